@@ -1,0 +1,3 @@
+"""Headwater: a self-hostable, permission-aware connector platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The playbook's data model: pure entities, no I/O, no Headwater imports."""

@@ -1,0 +1,49 @@
+"""Settings: one data directory by default, each backend chosen by URL.
+
+Every setting can come from the environment (`HEADWATER_DATA_DIR`, `HEADWATER_STORE_URL`, ...) or be
+passed explicitly (the CLI's flags do that). With no settings at all, everything is embedded under
+`./.headwater` (the data directory): the graph store, the event log and the config store share
+one SQLite file there, and the encryption key lives beside it in a file created with mode 0600.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".headwater")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEADWATER_", extra="ignore")
+
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where embedded state lives.")
+    store_url: str | None = Field(
+        default=None, description="Graph store: sqlite:///path.db (default) or postgresql://..."
+    )
+    events_url: str | None = Field(
+        default=None,
+        description="Event log: unset = the store's own tables; kafka://host:port relays them to Kafka.",
+    )
+    config_url: str | None = Field(
+        default=None, description="Config store: unset = a table in the store DB; etcd://host:port."
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 bytes: the AES-256-GCM key for stored secrets. Unset = key file.",
+    )
+    secret_key_file: Path | None = Field(default=None, description="Default: <data_dir>/secret.key")
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{(self.data_dir / 'headwater.db').resolve()}"
+
+    @property
+    def resolved_config_url(self) -> str:
+        return self.config_url or self.resolved_store_url
+
+    @property
+    def resolved_secret_key_file(self) -> Path:
+        return self.secret_key_file or self.data_dir / "secret.key"

@@ -1,0 +1,492 @@
+"""The graph store interface: collections and edges of the playbook's model, in transactions.
+
+A backend implements a handful of primitives on `Transaction` (select, write, delete rows) and
+inherits everything else: identity-aware upserts that write only what changed, typed records,
+the outbox of events, and the traversals permission resolution needs. The contract suite in
+`tests/store/test_contract.py` runs unchanged against every backend.
+
+Node ids in edges are `collection/key` strings, as in the playbook's graph (`records/<uuid>`).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+from zlib import crc32
+
+from headwater.models.entities import Record, record_from_documents
+from headwater.store import codec
+from headwater.store.schema import PARTITIONS, TOPICS, edge_kind, identity_of
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    """A node as the backend writes it: indexed columns plus the canonical JSON document."""
+
+    key: str
+    org_id: str
+    connector_id: str
+    external_id: str | None
+    digest: str
+    doc: str
+
+
+@dataclass(frozen=True)
+class EdgeRow:
+    from_id: str
+    to_id: str
+    kind: str
+    digest: str
+    doc: str
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One event of the log, with its position: (topic, partition, offset) is unique."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    event: dict[str, Any]
+
+
+def partition_for(key: str) -> int:
+    return crc32(key.encode()) % PARTITIONS
+
+
+class Transaction(ABC):
+    """One unit of work. Everything written through it commits together or not at all."""
+
+    # ---- primitives a backend implements ------------------------------------------------------
+
+    @abstractmethod
+    def _select_digests(self, collection: str, keys: Sequence[str]) -> dict[str, str]:
+        """key -> digest of the stored documents among `keys`."""
+
+    @abstractmethod
+    def _select_identities(
+        self, collection: str, connector_id: str, external_ids: Sequence[str]
+    ) -> dict[str, tuple[str, str]]:
+        """external id -> (key, digest) of nodes of `collection` with that identity."""
+
+    @abstractmethod
+    def _select_docs(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+
+    @abstractmethod
+    def _select_docs_where(
+        self, collection: str, org_id: str | None, connector_id: str | None, limit: int | None
+    ) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _write_nodes(self, collection: str, rows: Sequence[NodeRow]) -> None:
+        """Insert or replace these nodes."""
+
+    @abstractmethod
+    def _delete_nodes(self, collection: str, keys: Sequence[str]) -> int: ...
+
+    @abstractmethod
+    def _write_edges(self, collection: str, rows: Sequence[EdgeRow]) -> int:
+        """Insert or update these edges, leaving identical ones untouched; returns how many changed."""
+
+    @abstractmethod
+    def _select_edges(
+        self,
+        collection: str,
+        from_ids: Sequence[str] | None,
+        to_ids: Sequence[str] | None,
+        kind: str | None,
+    ) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _delete_edges(
+        self,
+        collection: str,
+        from_ids: Sequence[str] | None,
+        to_ids: Sequence[str] | None,
+        kind: str | None,
+    ) -> int: ...
+
+    @abstractmethod
+    def _delete_edges_touching(self, node_ids: Sequence[str]) -> int:
+        """Delete every edge of every collection that starts or ends at one of `node_ids`."""
+
+    @abstractmethod
+    def _edge_targets(self, collection: str, from_ids: Sequence[str]) -> set[str]: ...
+
+    @abstractmethod
+    def _edge_sources(self, collection: str, to_ids: Sequence[str]) -> set[str]: ...
+
+    @abstractmethod
+    def _append_events(self, topic: str, partition: int, rows: Sequence[tuple[str, str]]) -> None:
+        """Append (key, event JSON) rows to one partition, at consecutive offsets, in order."""
+
+    @abstractmethod
+    def _read_events(
+        self, topic: str, partition: int, after_offset: int, limit: int
+    ) -> list[StoredEvent]: ...
+
+    @abstractmethod
+    def _committed_offsets(self, group: str, topic: str) -> dict[int, int]:
+        """partition -> last committed offset of a consumer group (absent: nothing committed)."""
+
+    @abstractmethod
+    def _commit_offset(self, group: str, topic: str, partition: int, offset: int) -> None: ...
+
+    @abstractmethod
+    def _claim_partitions(
+        self, group: str, topic: str, member: str, wanted: int, lease_ms: int
+    ) -> list[int]:
+        """Renew this member's partition leases and take free or expired ones, up to `wanted`."""
+
+    @abstractmethod
+    def _release_partitions(self, group: str, topic: str, member: str) -> None: ...
+
+    @abstractmethod
+    def _live_members(self, group: str, topic: str) -> int:
+        """How many members of a consumer group hold an unexpired lease on a topic."""
+
+    # ---- nodes ---------------------------------------------------------------------------------
+
+    def upsert_nodes(self, collection: str, docs: Sequence[dict[str, Any]]) -> list[str]:
+        """Insert or replace node documents (each with `_key`). Identical documents are not
+        rewritten. Returns the keys that were inserted or changed."""
+        if not docs:
+            return []
+        rows = [_node_row(collection, doc) for doc in docs]
+        stored = self._select_digests(collection, [r.key for r in rows])
+        changed = [r for r in rows if stored.get(r.key) != r.digest]
+        if changed:
+            self._write_nodes(collection, changed)
+        return [r.key for r in changed]
+
+    def get_node(self, collection: str, key: str) -> dict[str, Any] | None:
+        return self._select_docs(collection, [key]).get(key)
+
+    def get_nodes(self, collection: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return self._select_docs(collection, list(keys)) if keys else {}
+
+    def get_node_by_external_id(
+        self, collection: str, connector_id: str, external_id: str
+    ) -> dict[str, Any] | None:
+        found = self.get_nodes_by_external_ids(collection, connector_id, [external_id])
+        return found.get(external_id.lower() if collection == "users" else external_id)
+
+    def get_nodes_by_external_ids(
+        self, collection: str, connector_id: str, external_ids: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """external id -> document, for the nodes of one connector (users: by email, connector '')."""
+        if collection == "users":
+            external_ids = [e.lower() for e in external_ids]
+        ids = self._select_identities(collection, connector_id, list(dict.fromkeys(external_ids)))
+        docs = self._select_docs(collection, [key for key, _ in ids.values()])
+        return {ext: docs[key] for ext, (key, _) in ids.items() if key in docs}
+
+    def find_nodes(
+        self,
+        collection: str,
+        *,
+        org_id: str | None = None,
+        connector_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        return self._select_docs_where(collection, org_id, connector_id, limit)
+
+    def delete_nodes(self, collection: str, keys: Sequence[str]) -> int:
+        """Delete nodes and every edge that touches them."""
+        if not keys:
+            return 0
+        self._delete_edges_touching([codec.edge_id(collection, k) for k in keys])
+        return self._delete_nodes(collection, list(keys))
+
+    # ---- edges ---------------------------------------------------------------------------------
+
+    def upsert_edges(self, collection: str, edges: Iterable[dict[str, Any]]) -> int:
+        """Insert or update edges (each with `_from` and `_to`); one edge per (from, to, kind).
+        Returns how many were inserted or changed."""
+        rows: dict[tuple[str, str, str], EdgeRow] = {}
+        for edge in edges:
+            row = _edge_row(collection, edge)
+            rows[(row.from_id, row.to_id, row.kind)] = row
+        return self._write_edges(collection, list(rows.values())) if rows else 0
+
+    def get_edges(
+        self,
+        collection: str,
+        *,
+        from_id: str | None = None,
+        to_id: str | None = None,
+        kind: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return self._select_edges(
+            collection,
+            [from_id] if from_id is not None else None,
+            [to_id] if to_id is not None else None,
+            kind,
+        )
+
+    def delete_edges(
+        self,
+        collection: str,
+        *,
+        from_id: str | None = None,
+        to_id: str | None = None,
+        kind: str | None = None,
+    ) -> int:
+        if from_id is None and to_id is None:
+            raise ValueError("delete_edges needs from_id or to_id; refusing to empty a whole collection")
+        return self._delete_edges(
+            collection,
+            [from_id] if from_id is not None else None,
+            [to_id] if to_id is not None else None,
+            kind,
+        )
+
+    # ---- typed records -------------------------------------------------------------------------
+
+    def upsert_records(self, records: Sequence[Record]) -> list[Record]:
+        """Write records with their type documents and `isOfType` edges, deduplicated by
+        (connector id, external id): a record whose identity already exists takes the stored key.
+        Unchanged records are not rewritten. Returns the records that were inserted or changed."""
+        if not records:
+            return []
+        by_connector: dict[str, list[Record]] = {}
+        for record in records:
+            by_connector.setdefault(record.connector_id, []).append(record)
+        existing: dict[tuple[str, str], tuple[str, str]] = {}
+        for connector_id, group in by_connector.items():
+            found = self._select_identities(
+                "records", connector_id, [r.external_record_id for r in group]
+            )
+            existing.update({(connector_id, ext): v for ext, v in found.items()})
+
+        changed_records: list[Record] = []
+        new_keys: list[str] = []
+        base_rows: list[NodeRow] = []
+        type_rows: dict[str, list[NodeRow]] = {}
+        type_candidates: dict[str, list[NodeRow]] = {}
+        for record in records:
+            stored = existing.get((record.connector_id, record.external_record_id))
+            if stored is not None:
+                record.id = stored[0]
+            base_doc, type_doc = record.to_documents()
+            base = _node_row("records", base_doc)
+            if stored is None:
+                new_keys.append(record.id)
+            if type_doc is not None and record.type_collection:
+                type_row = _node_row(record.type_collection, type_doc)
+                type_candidates.setdefault(record.type_collection, []).append(type_row)
+            if stored is None or stored[1] != base.digest:
+                base_rows.append(base)
+                changed_records.append(record)
+            # a record whose identity was new a moment ago in this batch must not be written twice
+            existing[(record.connector_id, record.external_record_id)] = (record.id, base.digest)
+
+        changed_type_keys: set[str] = set()
+        for collection, rows in type_candidates.items():
+            stored_digests = self._select_digests(collection, [r.key for r in rows])
+            write = [r for r in rows if stored_digests.get(r.key) != r.digest]
+            if write:
+                type_rows[collection] = write
+                changed_type_keys.update(r.key for r in write)
+
+        if base_rows:
+            self._write_nodes("records", base_rows)
+        for collection, rows in type_rows.items():
+            self._write_nodes(collection, rows)
+        if new_keys:
+            by_key = {r.id: r for r in records}
+            self.upsert_edges(
+                "isOfType",
+                (
+                    {"_from": f"records/{k}", "_to": f"{by_key[k].type_collection}/{k}"}
+                    for k in new_keys
+                    if by_key[k].type_collection
+                ),
+            )
+        if changed_type_keys:
+            seen = {r.id for r in changed_records}
+            changed_records.extend(r for r in records if r.id in changed_type_keys and r.id not in seen)
+        return changed_records
+
+    def get_record(self, key: str) -> Record | None:
+        found = self.get_records([key])
+        return found.get(key)
+
+    def get_records(self, keys: Sequence[str]) -> dict[str, Record]:
+        bases = self._select_docs("records", list(keys))
+        return self._typed(bases)
+
+    def get_record_by_external_id(self, connector_id: str, external_id: str) -> Record | None:
+        return self.get_records_by_external_ids(connector_id, [external_id]).get(external_id)
+
+    def get_records_by_external_ids(
+        self, connector_id: str, external_ids: Sequence[str]
+    ) -> dict[str, Record]:
+        """external id -> record, for one connector instance."""
+        bases = self.get_nodes_by_external_ids("records", connector_id, external_ids)
+        typed = self._typed({doc["_key"]: doc for doc in bases.values()})
+        return {ext: typed[doc["_key"]] for ext, doc in bases.items()}
+
+    def delete_records(self, keys: Sequence[str]) -> int:
+        """Delete records, their type documents and every edge touching them."""
+        if not keys:
+            return 0
+        docs = self._select_docs("records", list(keys))
+        type_ids: dict[str, list[str]] = {}
+        for edge in self._select_edges("isOfType", [f"records/{k}" for k in docs], None, None):
+            collection, key = codec.split_id(edge["_to"])
+            type_ids.setdefault(collection, []).append(key)
+        for collection, type_keys in type_ids.items():
+            self._delete_nodes(collection, type_keys)
+        return self.delete_nodes("records", list(docs))
+
+    def _typed(self, bases: dict[str, dict[str, Any]]) -> dict[str, Record]:
+        if not bases:
+            return {}
+        type_ids: dict[str, list[str]] = {}
+        for edge in self._select_edges("isOfType", [f"records/{k}" for k in bases], None, None):
+            collection, key = codec.split_id(edge["_to"])
+            type_ids.setdefault(collection, []).append(key)
+        type_docs: dict[str, dict[str, Any]] = {}
+        for collection, keys in type_ids.items():
+            type_docs.update(self._select_docs(collection, keys))
+        return {k: record_from_documents(doc, type_docs.get(k)) for k, doc in bases.items()}
+
+    # ---- events (the outbox) ---------------------------------------------------------------------
+
+    def append_event(
+        self, topic: str, event_type: str, payload: dict[str, Any], key: str | None = None
+    ) -> None:
+        self.append_events(topic, [(key or "", event_type, payload)])
+
+    def append_events(
+        self, topic: str, events: Iterable[tuple[str, str, dict[str, Any]]]
+    ) -> None:
+        """Append `(key, eventType, payload)` events to a topic, inside this transaction: they
+        become visible to consumers exactly when the data they describe does."""
+        if topic not in TOPICS:
+            raise ValueError(f"unknown topic {topic!r}; topics are {', '.join(TOPICS)}")
+        now = int(time.time() * 1000)
+        by_partition: dict[int, list[tuple[str, str]]] = {}
+        for key, event_type, payload in events:
+            envelope = {"eventType": event_type, "payload": payload, "timestamp": now}
+            by_partition.setdefault(partition_for(key), []).append((key, codec.dumps(envelope)))
+        for partition, rows in sorted(by_partition.items()):
+            self._append_events(topic, partition, rows)
+
+    # ---- permission traversals ------------------------------------------------------------------
+
+    def principals(self, user_key: str) -> set[str]:
+        """The node ids a user acts as: the user, its groups and roles (transitively, through
+        `belongsTo`), its organisations, its email domain, and its organisation's `anyone`."""
+        user = self.get_node("users", user_key)
+        if user is None:
+            return set()
+        me = f"users/{user_key}"
+        found = {me}
+        frontier = {me}
+        while frontier:
+            step = self._edge_targets("belongsTo", sorted(frontier))
+            step = {n for n in step if n.split("/", 1)[0] in ("groups", "roles", "organizations")}
+            frontier = step - found
+            found |= frontier
+        org_id = user.get("orgId")
+        if org_id:
+            found.add(f"organizations/{org_id}")
+        for node in list(found):
+            if node.startswith("organizations/"):
+                found.add("anyone/" + node.split("/", 1)[1])
+        email = user.get("email") or ""
+        if "@" in email and user.get("emailVerified", True):
+            found.add("domains/" + email.rsplit("@", 1)[1].lower())
+        return found
+
+    def readable_record_keys(self, user_key: str) -> set[str]:
+        """Every record the user can read: granted directly or to one of its principals, or
+        inherited (`inheritPermissions`) from record groups and their parents."""
+        principals = self.principals(user_key)
+        if not principals:
+            return set()
+        seen = self._edge_targets("permissions", sorted(principals))
+        frontier = set(seen)
+        while frontier:
+            step = self._edge_sources("inheritPermissions", sorted(frontier))
+            frontier = step - seen
+            seen |= frontier
+        return {n.split("/", 1)[1] for n in seen if n.startswith("records/")}
+
+    def can_read(self, user_key: str, record_key: str) -> bool:
+        """Whether the user can read the record: walks up from the record, never over all records."""
+        principals = self.principals(user_key)
+        if not principals:
+            return False
+        ancestors = {f"records/{record_key}"}
+        frontier = set(ancestors)
+        while frontier:
+            frontier = self._edge_targets("inheritPermissions", sorted(frontier)) - ancestors
+            ancestors |= frontier
+        grantees = self._edge_sources("permissions", sorted(ancestors))
+        return not grantees.isdisjoint(principals)
+
+
+class GraphStore(ABC):
+    """A graph store. Open with `connect()`, work in `transaction()`, `close()` at the end."""
+
+    url: str
+
+    @abstractmethod
+    def connect(self) -> None:
+        """Open connections and create the schema if it does not exist."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A read-write transaction: commits when the block ends, rolls back if it raises."""
+
+    def read(self) -> AbstractContextManager[Transaction]:
+        """A transaction for reading; backends may make it cheaper than a write transaction."""
+        return self.transaction()
+
+    def __enter__(self) -> GraphStore:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _node_row(collection: str, doc: dict[str, Any]) -> NodeRow:
+    key = doc.get("_key")
+    if not key:
+        raise ValueError(f"a {collection} document needs a `_key`: {doc!r:.200}")
+    text = codec.dumps(doc)
+    connector_id, external_id = identity_of(collection, doc)
+    return NodeRow(
+        key=str(key),
+        org_id=str(doc.get("orgId") or ""),
+        connector_id=connector_id,
+        external_id=external_id,
+        digest=codec.digest(text),
+        doc=text,
+    )
+
+
+def _edge_row(collection: str, doc: dict[str, Any]) -> EdgeRow:
+    try:
+        from_id, to_id = str(doc["_from"]), str(doc["_to"])
+    except KeyError:
+        raise ValueError(f"a {collection} edge needs `_from` and `_to`: {doc!r:.200}") from None
+    text = codec.dumps(doc)
+    return EdgeRow(from_id, to_id, edge_kind(collection, doc), codec.digest(text), text)
+
+
+def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
