@@ -23,7 +23,7 @@ from headwater.store import codec
 from headwater.store.schema import PARTITIONS, TOPICS, edge_kind, identity_of
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NodeRow:
     """A node as the backend writes it: indexed columns plus the canonical JSON document."""
 
@@ -35,7 +35,7 @@ class NodeRow:
     doc: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class EdgeRow:
     from_id: str
     to_id: str
@@ -287,8 +287,10 @@ class Transaction(ABC):
             existing[(record.connector_id, record.external_record_id)] = (record.id, base.digest)
 
         changed_type_keys: set[str] = set()
+        new = set(new_keys)
         for collection, rows in type_candidates.items():
-            stored_digests = self._select_digests(collection, [r.key for r in rows])
+            # a record that did not exist has no type document yet: nothing to compare
+            stored_digests = self._select_digests(collection, [r.key for r in rows if r.key not in new])
             write = [r for r in rows if stored_digests.get(r.key) != r.digest]
             if write:
                 type_rows[collection] = write
@@ -466,16 +468,9 @@ def _node_row(collection: str, doc: dict[str, Any]) -> NodeRow:
     key = doc.get("_key")
     if not key:
         raise ValueError(f"a {collection} document needs a `_key`: {doc!r:.200}")
-    text = codec.dumps(doc)
+    text, digest = codec.dumps_with_digest(doc)
     connector_id, external_id = identity_of(collection, doc)
-    return NodeRow(
-        key=str(key),
-        org_id=str(doc.get("orgId") or ""),
-        connector_id=connector_id,
-        external_id=external_id,
-        digest=codec.digest(text),
-        doc=text,
-    )
+    return NodeRow(str(key), str(doc.get("orgId") or ""), connector_id, external_id, digest, text)
 
 
 def _edge_row(collection: str, doc: dict[str, Any]) -> EdgeRow:
@@ -483,8 +478,8 @@ def _edge_row(collection: str, doc: dict[str, Any]) -> EdgeRow:
         from_id, to_id = str(doc["_from"]), str(doc["_to"])
     except KeyError:
         raise ValueError(f"a {collection} edge needs `_from` and `_to`: {doc!r:.200}") from None
-    text = codec.dumps(doc)
-    return EdgeRow(from_id, to_id, edge_kind(collection, doc), codec.digest(text), text)
+    text, digest = codec.dumps_with_digest(doc)
+    return EdgeRow(from_id, to_id, edge_kind(collection, doc), digest, text)
 
 
 def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

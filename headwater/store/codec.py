@@ -4,16 +4,30 @@ without reading the stored document back."""
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
+
+import orjson
+
+_SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def dumps(doc: Any) -> str:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Canonical JSON: sorted keys, no whitespace, UTF-8."""
+    return orjson.dumps(doc, option=_SORTED).decode()
+
+
+def loads(text: str | bytes) -> Any:
+    return orjson.loads(text)
 
 
 def digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def dumps_with_digest(doc: Any) -> tuple[str, str]:
+    """(canonical JSON, its digest), hashing the encoded bytes once."""
+    raw = orjson.dumps(doc, option=_SORTED)
+    return raw.decode(), hashlib.blake2b(raw, digest_size=12).hexdigest()
 
 
 def edge_id(collection: str, key: str) -> str:
