@@ -105,10 +105,16 @@ def bare_rows(records: list[FileRecord]) -> dict[str, list[tuple[Any, ...]]]:
         assert type_doc is not None
         for collection, doc in (("records", base), ("files", type_doc)):
             row = _node_row(collection, doc)
-            nodes.append((collection, row.key, row.org_id, row.connector_id, row.external_id, row.digest, row.doc))
+            nodes.append(
+                (collection, row.key, row.org_id, row.connector_id, row.external_id, row.digest, row.doc)
+            )
         grants, belongs = edges_for(record)
         is_of_type = {"_from": f"records/{record.id}", "_to": f"files/{record.id}"}
-        for collection, edge in [("isOfType", is_of_type), *(("permissions", g) for g in grants), ("belongsTo", belongs)]:
+        for collection, edge in [
+            ("isOfType", is_of_type),
+            *(("permissions", g) for g in grants),
+            ("belongsTo", belongs),
+        ]:
             e = _edge_row(collection, edge)
             edges.append((collection, e.from_id, e.to_id, e.kind, e.digest, e.doc))
         partition = partition_for(record.id)
@@ -161,9 +167,16 @@ class SqliteBackend(Backend):
         n = len(rows["events"])
         for start in range(0, n, per_tx):
             conn.execute("BEGIN")
-            conn.executemany("INSERT INTO bare_nodes VALUES (?,?,?,?,?,?,?)", rows["nodes"][2 * start : 2 * (start + per_tx)])
-            conn.executemany("INSERT INTO bare_edges VALUES (?,?,?,?,?,?)", rows["edges"][5 * start : 5 * (start + per_tx)])
-            conn.executemany("INSERT INTO bare_events VALUES (?,?,?,?,?)", rows["events"][start : start + per_tx])
+            conn.executemany(
+                "INSERT INTO bare_nodes VALUES (?,?,?,?,?,?,?)",
+                rows["nodes"][2 * start : 2 * (start + per_tx)],
+            )
+            conn.executemany(
+                "INSERT INTO bare_edges VALUES (?,?,?,?,?,?)", rows["edges"][5 * start : 5 * (start + per_tx)]
+            )
+            conn.executemany(
+                "INSERT INTO bare_events VALUES (?,?,?,?,?)", rows["events"][start : start + per_tx]
+            )
             conn.execute("COMMIT")
 
 
@@ -186,7 +199,7 @@ class PostgresBackend(Backend):
             columns = {
                 "nodes": "coll, key, org_id, connector_id, external_id, digest, doc",
                 "edges": "coll, from_id, to_id, kind, digest, doc",
-                "events": "topic, partition, \"offset\", key, event",
+                "events": 'topic, partition, "offset", key, event',
             }
             for start in range(0, n, per_tx):
                 with conn.transaction():
@@ -247,13 +260,17 @@ def run(backend: Backend, n: int, per_tx: int) -> dict[str, float]:
     print(f"bare insert of the same rows : {bare_s:7.2f} s  {figures['bare_rps']:>10,.0f} records/s")
     print(f"first pass (store interface) : {first_s:7.2f} s  {figures['first_rps']:>10,.0f} records/s")
     print(f"ratio to bare insert         : {figures['ratio_to_bare']:7.2f}")
-    print(f"unchanged re-upsert          : {second_s:7.2f} s  = {figures['reupsert_fraction']:.3f} of the first pass,"
-          f" {second_changed} records written")
+    print(
+        f"unchanged re-upsert          : {second_s:7.2f} s  = {figures['reupsert_fraction']:.3f}"
+        f" of the first pass, {second_changed} records written"
+    )
     return figures
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)

@@ -19,7 +19,9 @@ def load_backend(seam: str, aliases: dict[str, str], url: str) -> Any:
     target = aliases.get(scheme)
     if target is None:
         known = ", ".join(f"{s}://" for s in sorted(aliases))
-        raise ConfigurationError(f"unknown {seam} URL scheme {scheme or '(none)'!r} in {url!r}; use one of {known}")
+        raise ConfigurationError(
+            f"unknown {seam} URL scheme {scheme or '(none)'!r} in {url!r}; use one of {known}"
+        )
     module_name, _, class_name = target.partition(":")
     try:
         module = importlib.import_module(module_name)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class CollectionNames(str, Enum):
+class CollectionNames(StrEnum):
     # node collections
     RECORDS = "records"
     RECORD_GROUPS = "recordGroups"
@@ -74,7 +74,7 @@ EDGE_COLLECTIONS = frozenset(
 )
 
 
-class RecordType(str, Enum):
+class RecordType(StrEnum):
     FILE = "FILE"
     DRIVE = "DRIVE"
     WEBPAGE = "WEBPAGE"
@@ -102,7 +102,7 @@ class RecordType(str, Enum):
     OTHERS = "OTHERS"
 
 
-class RecordGroupType(str, Enum):
+class RecordGroupType(StrEnum):
     SLACK_CHANNEL = "SLACK_CHANNEL"
     SLACK_THREAD = "SLACK_THREAD"
     CONFLUENCE_SPACES = "CONFLUENCE_SPACES"
@@ -124,12 +124,12 @@ class RecordGroupType(str, Enum):
     STAGE = "STAGE"
 
 
-class OriginTypes(str, Enum):
+class OriginTypes(StrEnum):
     CONNECTOR = "CONNECTOR"
     UPLOAD = "UPLOAD"
 
 
-class ProgressStatus(str, Enum):
+class ProgressStatus(StrEnum):
     """Indexing / parsing / extraction status of a record."""
 
     NOT_STARTED = "NOT_STARTED"
@@ -148,7 +148,7 @@ class ProgressStatus(str, Enum):
 IndexingStatus = ProgressStatus
 
 
-class RecordRelations(str, Enum):
+class RecordRelations(StrEnum):
     PARENT_CHILD = "PARENT_CHILD"
     SIBLING = "SIBLING"
     ATTACHMENT = "ATTACHMENT"
@@ -164,7 +164,7 @@ class RecordRelations(str, Enum):
     RELATED = "RELATED"
 
 
-class EntityRelations(str, Enum):
+class EntityRelations(StrEnum):
     ASSIGNED_TO = "ASSIGNED_TO"
     REPORTED_BY = "REPORTED_BY"
     CREATED_BY = "CREATED_BY"
@@ -173,7 +173,7 @@ class EntityRelations(str, Enum):
     INVOLVED_IN = "INVOLVED_IN"
 
 
-class Connectors(str, Enum):
+class Connectors(StrEnum):
     """The connector (app type) stored on records. Several members are aliases of one value."""
 
     GOOGLE_DRIVE = "DRIVE"
@@ -201,7 +201,7 @@ class Connectors(str, Enum):
     UNKNOWN = "UNKNOWN"
 
 
-class AppGroups(str, Enum):
+class AppGroups(StrEnum):
     GOOGLE_WORKSPACE = "Google Workspace"
     MICROSOFT = "Microsoft"
     ATLASSIAN = "Atlassian"
@@ -214,7 +214,7 @@ class AppGroups(str, Enum):
     LOCAL_STORAGE = "Local Storage"
 
 
-class EventTypes(str, Enum):
+class EventTypes(StrEnum):
     """Record events on the `record-events` topic."""
 
     NEW_RECORD = "newRecord"
@@ -225,7 +225,7 @@ class EventTypes(str, Enum):
     BULK_DELETE_RECORDS = "bulkDeleteRecords"
 
 
-class Priority(str, Enum):
+class Priority(StrEnum):
     LOWEST = "LOWEST"
     LOW = "LOW"
     MEDIUM = "MEDIUM"
@@ -236,7 +236,7 @@ class Priority(str, Enum):
     UNKNOWN = "UNKNOWN"
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     NEW = "NEW"
     OPEN = "OPEN"
     IN_PROGRESS = "IN_PROGRESS"
@@ -251,7 +251,7 @@ class Status(str, Enum):
     UNKNOWN = "UNKNOWN"
 
 
-class ItemType(str, Enum):
+class ItemType(StrEnum):
     TASK = "TASK"
     BUG = "BUG"
     STORY = "STORY"
@@ -265,13 +265,13 @@ class ItemType(str, Enum):
     UNKNOWN = "UNKNOWN"
 
 
-class LinkPublicStatus(str, Enum):
+class LinkPublicStatus(StrEnum):
     TRUE = "true"
     FALSE = "false"
     UNKNOWN = "unknown"
 
 
-class MimeTypes(str, Enum):
+class MimeTypes(StrEnum):
     PDF = "application/pdf"
     GMAIL = "text/gmail_content"
     GOOGLE_DOCS = "application/vnd.google-apps.document"

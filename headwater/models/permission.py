@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from headwater.models.timeutil import now_ms
 
 
-class PermissionType(str, Enum):
+class PermissionType(StrEnum):
     """The role a grant gives; stored in the edge's `role` field."""
 
     READ = "READER"
@@ -20,7 +20,7 @@ class PermissionType(str, Enum):
     OTHER = "OTHERS"
 
 
-class EntityType(str, Enum):
+class EntityType(StrEnum):
     """The kind of principal a grant is given to; stored in the edge's `type` field."""
 
     USER = "USER"

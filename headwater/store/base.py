@@ -138,9 +138,7 @@ class Transaction(ABC):
     def _commit_offset(self, group: str, topic: str, partition: int, offset: int) -> None: ...
 
     @abstractmethod
-    def _claim_partitions(
-        self, group: str, topic: str, member: str, wanted: int, lease_ms: int
-    ) -> list[int]:
+    def _claim_partitions(self, group: str, topic: str, member: str, wanted: int, lease_ms: int) -> list[int]:
         """Renew this member's partition leases and take free or expired ones, up to `wanted`."""
 
     @abstractmethod
@@ -259,9 +257,7 @@ class Transaction(ABC):
             by_connector.setdefault(record.connector_id, []).append(record)
         existing: dict[tuple[str, str], tuple[str, str]] = {}
         for connector_id, group in by_connector.items():
-            found = self._select_identities(
-                "records", connector_id, [r.external_record_id for r in group]
-            )
+            found = self._select_identities("records", connector_id, [r.external_record_id for r in group])
             existing.update({(connector_id, ext): v for ext, v in found.items()})
 
         changed_records: list[Record] = []
@@ -366,9 +362,7 @@ class Transaction(ABC):
     ) -> None:
         self.append_events(topic, [(key or "", event_type, payload)])
 
-    def append_events(
-        self, topic: str, events: Iterable[tuple[str, str, dict[str, Any]]]
-    ) -> None:
+    def append_events(self, topic: str, events: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
         """Append `(key, eventType, payload)` events to a topic, inside this transaction: they
         become visible to consumers exactly when the data they describe does."""
         if topic not in TOPICS:

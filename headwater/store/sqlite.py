@@ -139,10 +139,7 @@ class SqliteTransaction(Transaction):
             " ON CONFLICT (coll, key) DO UPDATE SET org_id = excluded.org_id,"
             " connector_id = excluded.connector_id, external_id = excluded.external_id,"
             " digest = excluded.digest, doc = excluded.doc",
-            [
-                (collection, r.key, r.org_id, r.connector_id, r.external_id, r.digest, r.doc)
-                for r in rows
-            ],
+            [(collection, r.key, r.org_id, r.connector_id, r.external_id, r.digest, r.doc) for r in rows],
         )
 
     def _delete_nodes(self, collection: str, keys: Sequence[str]) -> int:
@@ -256,9 +253,7 @@ class SqliteTransaction(Transaction):
             [(topic, partition, start + i, key, event) for i, (key, event) in enumerate(rows)],
         )
 
-    def _read_events(
-        self, topic: str, partition: int, after_offset: int, limit: int
-    ) -> list[StoredEvent]:
+    def _read_events(self, topic: str, partition: int, after_offset: int, limit: int) -> list[StoredEvent]:
         rows = self.conn.execute(
             "SELECT offset, key, event FROM events WHERE topic = ? AND partition = ? AND offset > ?"
             " ORDER BY offset LIMIT ?",
@@ -279,9 +274,7 @@ class SqliteTransaction(Transaction):
             (group, topic, partition, offset),
         )
 
-    def _claim_partitions(
-        self, group: str, topic: str, member: str, wanted: int, lease_ms: int
-    ) -> list[int]:
+    def _claim_partitions(self, group: str, topic: str, member: str, wanted: int, lease_ms: int) -> list[int]:
         now = int(time.time() * 1000)
         self.conn.executemany(
             "INSERT OR IGNORE INTO consumer_leases (grp, topic, partition, member, expires_at)"
@@ -363,7 +356,8 @@ class SqliteGraphStore(GraphStore):
             )
         except (OSError, sqlite3.Error) as exc:
             raise ConfigurationError(
-                f"cannot open the SQLite store at {self.path}: {exc}; check the directory exists and is writable"
+                f"cannot open the SQLite store at {self.path}: {exc};"
+                " check that the directory exists and is writable"
             ) from exc
         # 16 KiB pages suit kilobyte-sized documents in WITHOUT ROWID tables; takes effect only
         # on a new file, so it comes before WAL is switched on

@@ -146,7 +146,9 @@ def test_round_trip_loses_nothing(record: Record) -> None:
 
 
 def test_mail_addresses_are_stored_as_the_playbook_names_them() -> None:
-    _, doc = MailRecord(record_name="s", external_record_id="m", from_email="a@x", to_emails=["b@x"]).to_documents()
+    _, doc = MailRecord(
+        record_name="s", external_record_id="m", from_email="a@x", to_emails=["b@x"]
+    ).to_documents()
     assert doc is not None
     assert doc["from"] == "a@x"
     assert doc["to"] == ["b@x"]
@@ -163,7 +165,16 @@ def test_default_indexing_status_is_queued() -> None:
 
 def test_kafka_payload_has_the_reference_fields() -> None:
     payload = playbook_file_record().to_kafka_record()
-    for key in ("recordId", "orgId", "recordName", "recordType", "connectorName", "mimeType", "extension", "isFile"):
+    for key in (
+        "recordId",
+        "orgId",
+        "recordName",
+        "recordType",
+        "connectorName",
+        "mimeType",
+        "extension",
+        "isFile",
+    ):
         assert key in payload
     assert payload["recordId"] == "rec-002"
     assert payload["connectorName"] == "ONEDRIVE"
@@ -172,9 +183,17 @@ def test_kafka_payload_has_the_reference_fields() -> None:
 @pytest.mark.parametrize(
     ("model", "key", "value"),
     [
-        (RecordGroup(name="My Drive", external_group_id="drive-abc", group_type=RecordGroupType.DRIVE), "groupName", "My Drive"),
+        (
+            RecordGroup(name="My Drive", external_group_id="drive-abc", group_type=RecordGroupType.DRIVE),
+            "groupName",
+            "My Drive",
+        ),
         (AppUser(app_name=Connectors.ONEDRIVE, source_user_id="u-1", email="a@x.test"), "userId", "u-1"),
-        (AppUserGroup(app_name=Connectors.ONEDRIVE, source_user_group_id="g-1", name="Eng"), "externalGroupId", "g-1"),
+        (
+            AppUserGroup(app_name=Connectors.ONEDRIVE, source_user_group_id="g-1", name="Eng"),
+            "externalGroupId",
+            "g-1",
+        ),
         (AppRole(app_name=Connectors.JIRA, source_role_id="r-1", name="Admins"), "externalRoleId", "r-1"),
         (User(email="a@x.test", full_name="Ada"), "fullName", "Ada"),
         (Organization(name="Acme"), "registeredName", "Acme"),
@@ -200,7 +219,9 @@ def test_permission_as_the_playbook_writes_it() -> None:
 
 def test_enum_values_match_the_reference() -> None:
     assert {p.value for p in PermissionType} == {"READER", "WRITER", "OWNER", "COMMENTER", "OTHERS"}
-    assert {"USER", "GROUP", "ROLE", "DOMAIN", "ORG", "ANYONE", "ANYONE_WITH_LINK"} <= {e.value for e in EntityType}
+    assert {"USER", "GROUP", "ROLE", "DOMAIN", "ORG", "ANYONE", "ANYONE_WITH_LINK"} <= {
+        e.value for e in EntityType
+    }
     assert RecordRelations.PARENT_CHILD.value == "PARENT_CHILD"
     assert Connectors.SHAREPOINT_ONLINE.value == "SHAREPOINT ONLINE"
     assert Connectors.GOOGLE_DRIVE is Connectors.DRIVE

@@ -40,7 +40,10 @@ def main() -> None:
             tx.upsert_records(records)
             tx.upsert_edges(
                 "permissions",
-                ({"_from": "users/u1", "_to": f"records/{r.id}", "role": "READER", "type": "USER"} for r in records),
+                (
+                    {"_from": "users/u1", "_to": f"records/{r.id}", "role": "READER", "type": "USER"}
+                    for r in records
+                ),
             )
             tx.append_events(
                 "record-events", ((r.id, "newRecord", {"recordId": r.id, "batch": k}) for r in records)

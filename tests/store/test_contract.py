@@ -66,9 +66,8 @@ def test_lookup_by_external_id_is_scoped_to_connector(store: GraphStore) -> None
 def test_identity_is_unique(store: GraphStore) -> None:
     with store.transaction() as tx:
         tx.upsert_nodes("groups", [{"_key": "g1", "connectorId": "c1", "externalGroupId": "x"}])
-    with pytest.raises(Exception):  # noqa: B017,PT011 - each backend raises its own integrity error
-        with store.transaction() as tx:
-            tx.upsert_nodes("groups", [{"_key": "g2", "connectorId": "c1", "externalGroupId": "x"}])
+    with pytest.raises(Exception), store.transaction() as tx:  # noqa: B017 - each backend has its own error
+        tx.upsert_nodes("groups", [{"_key": "g2", "connectorId": "c1", "externalGroupId": "x"}])
     with store.read() as tx:
         assert tx.get_node("groups", "g2") is None
 
@@ -271,7 +270,7 @@ def test_edge_without_ends_is_rejected(store: GraphStore) -> None:
 
 def test_rollback_discards_everything(store: GraphStore) -> None:
     rec = file_record("f1")
-    with pytest.raises(RuntimeError), store.transaction() as tx:
+    with pytest.raises(RuntimeError), store.transaction() as tx:  # noqa: PT012 - the whole block is the point
         tx.upsert_records([rec])
         tx.upsert_edges("permissions", [{"_from": "users/u", "_to": f"records/{rec.id}"}])
         tx.append_event("record-events", "newRecord", {"recordId": rec.id}, key=rec.id)

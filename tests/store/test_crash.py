@@ -52,7 +52,9 @@ def census(store: GraphStore) -> tuple[Counter[str], Counter[str], Counter[str]]
     """Per batch: how many records, permission edges and events exist."""
     with store.read() as tx:
         records = Counter(d["_key"].split("-")[0] for d in tx.find_nodes("records", connector_id="crash"))
-        edges = Counter(e["_to"].split("/")[1].split("-")[0] for e in tx.get_edges("permissions", from_id="users/u1"))
+        edges = Counter(
+            e["_to"].split("/")[1].split("-")[0] for e in tx.get_edges("permissions", from_id="users/u1")
+        )
         events: Counter[str] = Counter()
         for p in range(PARTITIONS):
             for ev in tx._read_events("record-events", p, -1, 1_000_000):
