@@ -19,8 +19,7 @@ from headwater.config.crypto import SecretBox
 from headwater.errors import BackendUnavailableError, ConfigurationError
 
 SCHEMA_SQL = (
-    "CREATE TABLE IF NOT EXISTS config_kv ("
-    " key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at BIGINT)"
+    "CREATE TABLE IF NOT EXISTS config_kv ( key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at BIGINT)"
 )
 
 
