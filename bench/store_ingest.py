@@ -116,7 +116,7 @@ def bare_rows(records: list[FileRecord]) -> dict[str, list[tuple[Any, ...]]]:
             ("belongsTo", belongs),
         ]:
             e = _edge_row(collection, edge)
-            edges.append((collection, e.from_id, e.to_id, e.kind, e.digest, e.doc))
+            edges.append((collection, e.from_id, e.to_id, e.kind, e.doc))
         partition = partition_for(record.id)
         offset = offsets.get(partition, -1) + 1
         offsets[partition] = offset
@@ -156,7 +156,7 @@ class SqliteBackend(Backend):
             CREATE UNIQUE INDEX bare_nodes_identity ON bare_nodes (coll, connector_id, external_id);
             CREATE INDEX bare_nodes_org ON bare_nodes (coll, org_id);
             CREATE TABLE bare_edges (coll TEXT NOT NULL, from_id TEXT NOT NULL, to_id TEXT NOT NULL,
-                kind TEXT NOT NULL, digest TEXT NOT NULL, doc TEXT NOT NULL,
+                kind TEXT NOT NULL, doc TEXT NOT NULL,
                 PRIMARY KEY (coll, from_id, to_id, kind)) WITHOUT ROWID;
             CREATE INDEX bare_edges_to ON bare_edges (coll, to_id);
             CREATE TABLE bare_events (topic TEXT NOT NULL, partition INTEGER NOT NULL,
@@ -172,7 +172,7 @@ class SqliteBackend(Backend):
                 rows["nodes"][2 * start : 2 * (start + per_tx)],
             )
             conn.executemany(
-                "INSERT INTO bare_edges VALUES (?,?,?,?,?,?)", rows["edges"][5 * start : 5 * (start + per_tx)]
+                "INSERT INTO bare_edges VALUES (?,?,?,?,?)", rows["edges"][5 * start : 5 * (start + per_tx)]
             )
             conn.executemany(
                 "INSERT INTO bare_events VALUES (?,?,?,?,?)", rows["events"][start : start + per_tx]
@@ -198,7 +198,7 @@ class PostgresBackend(Backend):
             n = len(rows["events"])
             columns = {
                 "nodes": "coll, key, org_id, connector_id, external_id, digest, doc",
-                "edges": "coll, from_id, to_id, kind, digest, doc",
+                "edges": "coll, from_id, to_id, kind, doc",
                 "events": 'topic, partition, "offset", key, event',
             }
             for start in range(0, n, per_tx):

@@ -20,7 +20,7 @@ from zlib import crc32
 
 from headwater.models.entities import Record, record_from_documents
 from headwater.store import codec
-from headwater.store.schema import PARTITIONS, TOPICS, edge_kind, identity_of
+from headwater.store.schema import EDGE_KIND_FIELDS, PARTITIONS, TOPICS, edge_kind, identity_of
 
 
 @dataclass(slots=True)
@@ -37,10 +37,13 @@ class NodeRow:
 
 @dataclass(slots=True)
 class EdgeRow:
+    """An edge as the backend writes it: its ends and kind as columns, the rest of the document as
+    canonical JSON (`_from`/`_to` are not repeated in it; readers add them back). Edge documents
+    are small, so backends compare `doc` itself to skip unchanged edges."""
+
     from_id: str
     to_id: str
     kind: str
-    digest: str
     doc: str
 
 
@@ -155,7 +158,8 @@ class Transaction(ABC):
         rewritten. Returns the keys that were inserted or changed."""
         if not docs:
             return []
-        rows = [_node_row(collection, doc) for doc in docs]
+        # one row per key, the last one winning, so backends never see a key twice in one write
+        rows = list({row.key: row for row in (_node_row(collection, doc) for doc in docs)}.values())
         stored = self._select_digests(collection, [r.key for r in rows])
         changed = [r for r in rows if stored.get(r.key) != r.digest]
         if changed:
@@ -206,10 +210,18 @@ class Transaction(ABC):
     def upsert_edges(self, collection: str, edges: Iterable[dict[str, Any]]) -> int:
         """Insert or update edges (each with `_from` and `_to`); one edge per (from, to, kind).
         Returns how many were inserted or changed."""
+        # the hot path of every sync: _edge_row inlined
+        kind_field = EDGE_KIND_FIELDS.get(collection)
+        dumps = codec.dumps
         rows: dict[tuple[str, str, str], EdgeRow] = {}
         for edge in edges:
-            row = _edge_row(collection, edge)
-            rows[(row.from_id, row.to_id, row.kind)] = row
+            rest = dict(edge)
+            from_id = rest.pop("_from", None)
+            to_id = rest.pop("_to", None)
+            if from_id is None or to_id is None:
+                raise ValueError(f"a {collection} edge needs `_from` and `_to`: {edge!r:.200}")
+            kind = str(rest.get(kind_field) or "") if kind_field else ""
+            rows[(from_id, to_id, kind)] = EdgeRow(str(from_id), str(to_id), kind, dumps(rest))
         return self._write_edges(collection, list(rows.values())) if rows else 0
 
     def get_edges(
@@ -260,56 +272,48 @@ class Transaction(ABC):
             found = self._select_identities("records", connector_id, [r.external_record_id for r in group])
             existing.update({(connector_id, ext): v for ext, v in found.items()})
 
-        changed_records: list[Record] = []
-        new_keys: list[str] = []
+        # A record's digest covers the whole typed record (base and type fields), so an unchanged
+        # record costs one serialisation and no further query: its type document is not compared.
+        changed: dict[str, tuple[Record, str]] = {}
+        new_keys: dict[str, None] = {}
+        for record in records:
+            identity = (record.connector_id, record.external_record_id)
+            stored = existing.get(identity)
+            if stored is None:
+                new_keys[record.id] = None
+            else:
+                record.id = stored[0]
+            digest = codec.digest_bytes(record.__pydantic_serializer__.to_json(record, by_alias=True))
+            if stored is None or stored[1] != digest:
+                changed[record.id] = (record, digest)
+            # a record whose identity was new a moment ago in this batch is not inserted twice
+            existing[identity] = (record.id, digest)
+        if not changed:
+            return []
+
         base_rows: list[NodeRow] = []
         type_rows: dict[str, list[NodeRow]] = {}
-        type_candidates: dict[str, list[NodeRow]] = {}
-        for record in records:
-            stored = existing.get((record.connector_id, record.external_record_id))
-            if stored is not None:
-                record.id = stored[0]
+        for record, digest in changed.values():
             base_doc, type_doc = record.to_documents()
-            base = _node_row("records", base_doc)
-            if stored is None:
-                new_keys.append(record.id)
+            connector_id, external_id = identity_of("records", base_doc)
+            text = codec.dumps(base_doc)
+            base_rows.append(NodeRow(record.id, record.org_id, connector_id, external_id, digest, text))
             if type_doc is not None and record.type_collection:
-                type_row = _node_row(record.type_collection, type_doc)
-                type_candidates.setdefault(record.type_collection, []).append(type_row)
-            if stored is None or stored[1] != base.digest:
-                base_rows.append(base)
-                changed_records.append(record)
-            # a record whose identity was new a moment ago in this batch must not be written twice
-            existing[(record.connector_id, record.external_record_id)] = (record.id, base.digest)
-
-        changed_type_keys: set[str] = set()
-        new = set(new_keys)
-        for collection, rows in type_candidates.items():
-            # a record that did not exist has no type document yet: nothing to compare
-            stored_digests = self._select_digests(collection, [r.key for r in rows if r.key not in new])
-            write = [r for r in rows if stored_digests.get(r.key) != r.digest]
-            if write:
-                type_rows[collection] = write
-                changed_type_keys.update(r.key for r in write)
-
-        if base_rows:
-            self._write_nodes("records", base_rows)
+                type_rows.setdefault(record.type_collection, []).append(
+                    _node_row(record.type_collection, type_doc)
+                )
+        self._write_nodes("records", base_rows)
         for collection, rows in type_rows.items():
             self._write_nodes(collection, rows)
-        if new_keys:
-            by_key = {r.id: r for r in records}
-            self.upsert_edges(
-                "isOfType",
-                (
-                    {"_from": f"records/{k}", "_to": f"{by_key[k].type_collection}/{k}"}
-                    for k in new_keys
-                    if by_key[k].type_collection
-                ),
-            )
-        if changed_type_keys:
-            seen = {r.id for r in changed_records}
-            changed_records.extend(r for r in records if r.id in changed_type_keys and r.id not in seen)
-        return changed_records
+        self.upsert_edges(
+            "isOfType",
+            (
+                {"_from": f"records/{key}", "_to": f"{record.type_collection}/{key}"}
+                for key, (record, _) in changed.items()
+                if key in new_keys and record.type_collection
+            ),
+        )
+        return [record for record, _ in changed.values()]
 
     def get_record(self, key: str) -> Record | None:
         found = self.get_records([key])
@@ -468,12 +472,19 @@ def _node_row(collection: str, doc: dict[str, Any]) -> NodeRow:
 
 
 def _edge_row(collection: str, doc: dict[str, Any]) -> EdgeRow:
-    try:
-        from_id, to_id = str(doc["_from"]), str(doc["_to"])
-    except KeyError:
-        raise ValueError(f"a {collection} edge needs `_from` and `_to`: {doc!r:.200}") from None
-    text, digest = codec.dumps_with_digest(doc)
-    return EdgeRow(from_id, to_id, edge_kind(collection, doc), digest, text)
+    rest = dict(doc)
+    from_id = rest.pop("_from", None)
+    to_id = rest.pop("_to", None)
+    if from_id is None or to_id is None:
+        raise ValueError(f"a {collection} edge needs `_from` and `_to`: {doc!r:.200}")
+    return EdgeRow(str(from_id), str(to_id), edge_kind(collection, rest), codec.dumps(rest))
+
+
+def edge_document(from_id: str, to_id: str, doc: str) -> dict[str, Any]:
+    """The edge document as callers see it, from its stored row."""
+    edge: dict[str, Any] = {"_from": from_id, "_to": to_id}
+    edge.update(codec.loads(doc))
+    return edge
 
 
 def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -24,6 +24,10 @@ def digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
+def digest_bytes(raw: bytes) -> str:
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
+
+
 def dumps_with_digest(doc: Any) -> tuple[str, str]:
     """(canonical JSON, its digest), hashing the encoded bytes once."""
     raw = orjson.dumps(doc, option=_SORTED)

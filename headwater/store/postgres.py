@@ -45,7 +45,7 @@ from psycopg import sql
 from headwater.errors import BackendUnavailableError, ConfigurationError
 from headwater.models.constants import EDGE_COLLECTIONS
 from headwater.store import codec
-from headwater.store.base import EdgeRow, GraphStore, NodeRow, StoredEvent, Transaction
+from headwater.store.base import EdgeRow, GraphStore, NodeRow, StoredEvent, Transaction, edge_document
 from headwater.store.schema import PARTITIONS
 
 COPY_THRESHOLD = 500
@@ -67,7 +67,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS nodes_identity
 CREATE INDEX IF NOT EXISTS nodes_org ON nodes (coll, org_id) WHERE org_id <> '';
 CREATE TABLE IF NOT EXISTS edges (
     coll {_K}, from_id {_K}, to_id {_K}, kind {_K},
-    digest text NOT NULL, doc text NOT NULL,
+    doc text NOT NULL,
     PRIMARY KEY (coll, from_id, to_id, kind)
 );
 CREATE INDEX IF NOT EXISTS edges_to ON edges (coll, to_id);
@@ -100,7 +100,7 @@ _STAGE_NODES = (
 _STAGE_EDGES = (
     "CREATE TEMP TABLE IF NOT EXISTS hw_stage_edges ("
     ' from_id text COLLATE "C", to_id text COLLATE "C", kind text COLLATE "C",'
-    " digest text, doc text) ON COMMIT DELETE ROWS"
+    " doc text) ON COMMIT DELETE ROWS"
 )
 _STAGE_EVENTS = (
     'CREATE TEMP TABLE IF NOT EXISTS hw_stage_events ("offset" bigint, key text, event text)'
@@ -113,8 +113,8 @@ _NODE_UPSERT_TAIL = (
     " digest = EXCLUDED.digest, doc = EXCLUDED.doc WHERE nodes.digest <> EXCLUDED.digest"
 )
 _EDGE_UPSERT_TAIL = (
-    " ON CONFLICT (coll, from_id, to_id, kind) DO UPDATE SET digest = EXCLUDED.digest,"
-    " doc = EXCLUDED.doc WHERE edges.digest <> EXCLUDED.digest"
+    " ON CONFLICT (coll, from_id, to_id, kind) DO UPDATE SET"
+    " doc = EXCLUDED.doc WHERE edges.doc <> EXCLUDED.doc"
 )
 
 
@@ -247,9 +247,7 @@ class PostgresTransaction(Transaction):
     def _delete_nodes(self, collection: str, keys: Sequence[str]) -> int:
         if not keys:
             return 0
-        return self._run(
-            f"DELETE FROM nodes WHERE coll = %s AND key IN {_IN}", (collection, _unique(keys))
-        )
+        return self._run(f"DELETE FROM nodes WHERE coll = %s AND key IN {_IN}", (collection, _unique(keys)))
 
     # -- edges --
 
@@ -260,19 +258,19 @@ class PostgresTransaction(Transaction):
         if len(rows) > COPY_THRESHOLD:
             self.cur.execute(_STAGE_EDGES)
             self.cur.execute("TRUNCATE hw_stage_edges")
-            with self.cur.copy("COPY hw_stage_edges (from_id, to_id, kind, digest, doc) FROM STDIN") as copy:
+            with self.cur.copy("COPY hw_stage_edges (from_id, to_id, kind, doc) FROM STDIN") as copy:
                 for r in rows:
-                    copy.write_row((r.from_id, r.to_id, r.kind, r.digest, r.doc))
+                    copy.write_row((r.from_id, r.to_id, r.kind, r.doc))
             return self._run(
-                "INSERT INTO edges (coll, from_id, to_id, kind, digest, doc)"
-                " SELECT %s, from_id, to_id, kind, digest, doc FROM hw_stage_edges" + _EDGE_UPSERT_TAIL,
+                "INSERT INTO edges (coll, from_id, to_id, kind, doc)"
+                " SELECT %s, from_id, to_id, kind, doc FROM hw_stage_edges" + _EDGE_UPSERT_TAIL,
                 (collection,),
             )
         # executemany adds up the rows each statement touched (psycopg >= 3.1)
         self.cur.executemany(
-            "INSERT INTO edges (coll, from_id, to_id, kind, digest, doc) VALUES (%s, %s, %s, %s, %s, %s)"
+            "INSERT INTO edges (coll, from_id, to_id, kind, doc) VALUES (%s, %s, %s, %s, %s)"
             + _EDGE_UPSERT_TAIL,
-            [(collection, r.from_id, r.to_id, r.kind, r.digest, r.doc) for r in rows],
+            [(collection, r.from_id, r.to_id, r.kind, r.doc) for r in rows],
         )
         return max(self.cur.rowcount, 0)
 
@@ -304,8 +302,10 @@ class PostgresTransaction(Transaction):
         kind: str | None,
     ) -> list[dict[str, Any]]:
         where, params = self._edge_filter(collection, from_ids, to_ids, kind)
-        rows = self._rows(f"SELECT doc FROM edges WHERE {where} ORDER BY from_id, to_id", params)
-        return [codec.loads(doc) for (doc,) in rows]
+        rows = self._rows(
+            f"SELECT from_id, to_id, doc FROM edges WHERE {where} ORDER BY from_id, to_id", params
+        )
+        return [edge_document(f, t, doc) for f, t, doc in rows]
 
     def _delete_edges(
         self,

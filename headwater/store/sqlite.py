@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlparse
 from headwater.errors import ConfigurationError
 from headwater.models.constants import EDGE_COLLECTIONS
 from headwater.store import codec
-from headwater.store.base import EdgeRow, GraphStore, NodeRow, StoredEvent, Transaction
+from headwater.store.base import EdgeRow, GraphStore, NodeRow, StoredEvent, Transaction, edge_document
 from headwater.store.schema import PARTITIONS
 
 SCHEMA = """
@@ -37,7 +37,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS nodes_identity
 CREATE INDEX IF NOT EXISTS nodes_org ON nodes (coll, org_id) WHERE org_id <> '';
 CREATE TABLE IF NOT EXISTS edges (
     coll TEXT NOT NULL, from_id TEXT NOT NULL, to_id TEXT NOT NULL, kind TEXT NOT NULL,
-    digest TEXT NOT NULL, doc TEXT NOT NULL,
+    doc TEXT NOT NULL,
     PRIMARY KEY (coll, from_id, to_id, kind)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS edges_to ON edges (coll, to_id);
@@ -153,10 +153,10 @@ class SqliteTransaction(Transaction):
     def _write_edges(self, collection: str, rows: Sequence[EdgeRow]) -> int:
         before = self.conn.total_changes
         self.conn.executemany(
-            "INSERT INTO edges (coll, from_id, to_id, kind, digest, doc) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (coll, from_id, to_id, kind) DO UPDATE SET digest = excluded.digest,"
-            " doc = excluded.doc WHERE edges.digest <> excluded.digest",
-            [(collection, r.from_id, r.to_id, r.kind, r.digest, r.doc) for r in rows],
+            "INSERT INTO edges (coll, from_id, to_id, kind, doc) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (coll, from_id, to_id, kind) DO UPDATE SET doc = excluded.doc"
+            " WHERE edges.doc <> excluded.doc",
+            [(collection, r.from_id, r.to_id, r.kind, r.doc) for r in rows],
         )
         return self.conn.total_changes - before
 
@@ -188,8 +188,10 @@ class SqliteTransaction(Transaction):
         kind: str | None,
     ) -> list[dict[str, Any]]:
         where, params = self._edge_filter(collection, from_ids, to_ids, kind)
-        rows = self.conn.execute(f"SELECT doc FROM edges WHERE {where} ORDER BY from_id, to_id", params)
-        return [codec.loads(doc) for (doc,) in rows]
+        rows = self.conn.execute(
+            f"SELECT from_id, to_id, doc FROM edges WHERE {where} ORDER BY from_id, to_id", params
+        )
+        return [edge_document(f, t, doc) for f, t, doc in rows]
 
     def _delete_edges(
         self,
