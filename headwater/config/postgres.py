@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
 import psycopg
 from psycopg import sql
@@ -17,33 +16,11 @@ from psycopg import sql
 from headwater.config.base import ConfigStore
 from headwater.config.crypto import SecretBox
 from headwater.errors import BackendUnavailableError, ConfigurationError
+from headwater.postgres_url import parse_postgres_url
 
 SCHEMA_SQL = (
     "CREATE TABLE IF NOT EXISTS config_kv ( key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at BIGINT)"
 )
-
-
-def split_schema(url: str) -> tuple[str, str | None]:
-    """(the URL without its `schema` query parameter, that schema or None)."""
-    parsed = urlparse(url)
-    params = parse_qsl(parsed.query, keep_blank_values=True)
-    schemas = [v for k, v in params if k == "schema"]
-    rest = [(k, v) for k, v in params if k != "schema"]
-    if len(schemas) > 1 or (schemas and not schemas[0]):
-        raise ConfigurationError(
-            "the PostgreSQL config URL must name at most one non-empty schema: ...?schema=headwater"
-        )
-    scheme = "postgresql" if parsed.scheme == "postgres" else parsed.scheme
-    clean = urlunparse(parsed._replace(scheme=scheme, query=urlencode(rest)))
-    return clean, (schemas[0] if schemas else None)
-
-
-def describe(url: str) -> str:
-    """host:port/db of `url`, without credentials, for messages."""
-    parsed = urlparse(url)
-    host = parsed.hostname or "localhost"
-    port = parsed.port or 5432
-    return f"{host}:{port}{parsed.path or ''}"
 
 
 class PostgresConfigStore(ConfigStore):
@@ -51,13 +28,13 @@ class PostgresConfigStore(ConfigStore):
 
     def __init__(self, url: str, box: SecretBox) -> None:
         super().__init__(url, box)
-        self._dsn, self.schema = split_schema(url)
+        self._dsn, self.schema, self._shown = parse_postgres_url(url)
         self._conn: psycopg.AsyncConnection[Any] | None = None
 
     async def connect(self) -> None:
         if self._conn is not None:
             return
-        where = describe(self._dsn)
+        where = self._shown
         try:
             conn = await psycopg.AsyncConnection.connect(
                 self._dsn, autocommit=True, connect_timeout=self.connect_timeout_s
@@ -65,14 +42,13 @@ class PostgresConfigStore(ConfigStore):
         except psycopg.OperationalError:
             raise self._unavailable() from None
         try:
-            if self.schema is not None:
-                try:
-                    await conn.execute(
-                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
-                    )
-                except psycopg.errors.UniqueViolation:
-                    pass  # created concurrently by another connection
-                await conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            try:
+                await conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+                )
+            except psycopg.errors.UniqueViolation:
+                pass  # created concurrently by another connection
+            await conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
             try:
                 await conn.execute(SCHEMA_SQL)
             except psycopg.errors.UniqueViolation:
@@ -92,7 +68,7 @@ class PostgresConfigStore(ConfigStore):
 
     def _unavailable(self) -> BackendUnavailableError:
         return BackendUnavailableError(
-            f"cannot reach the PostgreSQL config store at {describe(self._dsn)}; start PostgreSQL there "
+            f"cannot reach the PostgreSQL config store at {self._shown}; start PostgreSQL there "
             "or point HEADWATER_CONFIG_URL at a running server"
         )
 

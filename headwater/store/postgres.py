@@ -37,13 +37,13 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 
-from headwater.errors import BackendUnavailableError, ConfigurationError
+from headwater.errors import BackendUnavailableError
 from headwater.models.constants import EDGE_COLLECTIONS
+from headwater.postgres_url import parse_postgres_url
 from headwater.store import codec
 from headwater.store.base import EdgeRow, GraphStore, NodeRow, StoredEvent, Transaction, edge_document
 from headwater.store.schema import PARTITIONS
@@ -116,34 +116,6 @@ _EDGE_UPSERT_TAIL = (
     " ON CONFLICT (coll, from_id, to_id, kind) DO UPDATE SET"
     " doc = EXCLUDED.doc WHERE edges.doc <> EXCLUDED.doc"
 )
-
-
-def parse_postgres_url(url: str) -> tuple[str, str, str]:
-    """(libpq URL without `schema`, schema name, the URL as safe to show: no password)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise ConfigurationError(f"not a PostgreSQL URL: {shown_url(url)!r}; write postgresql://host:5432/db")
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    schemas = [v for k, v in query if k == "schema"]
-    schema = schemas[-1] if schemas else "public"
-    if not schema:
-        raise ConfigurationError(
-            f"empty schema parameter in {shown_url(url)!r}; write ?schema=NAME or leave it out"
-        )
-    rest = urlencode([(k, v) for k, v in query if k != "schema"])
-    conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, parts.fragment))
-    return conninfo, schema, shown_url(url)
-
-
-def shown_url(url: str) -> str:
-    """host:port/db of a URL, never its user's password."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or "localhost"
-        port = parts.port or 5432
-    except ValueError:
-        return "(unparseable PostgreSQL URL)"
-    return f"{host}:{port}{parts.path or '/'}"
 
 
 def _unique(items: Sequence[str]) -> list[str]:
