@@ -11,8 +11,7 @@ from typing import TypeVar
 
 from headwater.config.base import ConfigStore
 from headwater.config.crypto import SecretBox
-from headwater.errors import ConfigurationError
-from headwater.store.sqlite import sqlite_path_from_url
+from headwater.store.sqlite import open_sqlite, sqlite_path_from_url
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS config_kv (
@@ -36,19 +35,7 @@ class SqliteConfigStore(ConfigStore):
         with self._lock:
             if self._conn is not None:
                 return
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(
-                    self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
-                )
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
-                conn.executescript(SCHEMA)
-            except (OSError, sqlite3.Error) as exc:
-                raise ConfigurationError(
-                    f"cannot open the SQLite config store at {self.path}: {exc}; "
-                    "check the directory exists and is writable"
-                ) from None
+            conn = open_sqlite(self.path, SCHEMA, "config store", self.busy_timeout_s)
             self._conn = conn
 
     def _close(self) -> None:

@@ -76,6 +76,30 @@ def sqlite_path_from_url(url: str) -> Path:
     return Path(raw)
 
 
+def open_sqlite(path: Path, schema: str, what: str, busy_timeout_s: float = 30.0) -> sqlite3.Connection:
+    """A connection to an embedded database file, created if missing, with the tuning every
+    Headwater SQLite file shares (the store, event and config tables may live in one file)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
+        # 16 KiB pages suit kilobyte-sized documents in WITHOUT ROWID tables; takes effect only
+        # on a new file, so it comes before WAL is switched on
+        conn.execute("PRAGMA page_size = 16384")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA cache_size = -200000")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        # checkpoint every ~64 MiB of WAL instead of every 16 MiB: hot index pages are copied back
+        # to the database file a quarter as often during bulk syncs
+        conn.execute("PRAGMA wal_autocheckpoint = 4000")
+        conn.executescript(schema)
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigurationError(
+            f"cannot open the SQLite {what} at {path}: {exc}; check that the directory exists and is writable"
+        ) from exc
+    return conn
+
+
 class SqliteTransaction(Transaction):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -349,31 +373,8 @@ class SqliteGraphStore(GraphStore):
         self._lock = threading.RLock()
 
     def connect(self) -> None:
-        if self._conn is not None:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
-            )
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigurationError(
-                f"cannot open the SQLite store at {self.path}: {exc};"
-                " check that the directory exists and is writable"
-            ) from exc
-        # 16 KiB pages suit kilobyte-sized documents in WITHOUT ROWID tables; takes effect only
-        # on a new file, so it comes before WAL is switched on
-        conn.execute("PRAGMA page_size = 16384")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = OFF")
-        conn.execute("PRAGMA cache_size = -200000")
-        conn.execute("PRAGMA temp_store = MEMORY")
-        # checkpoint every ~64 MiB of WAL instead of every 16 MiB: hot index pages are copied back
-        # to the database file a quarter as often during bulk syncs
-        conn.execute("PRAGMA wal_autocheckpoint = 4000")
-        conn.executescript(SCHEMA)
-        self._conn = conn
+        if self._conn is None:
+            self._conn = open_sqlite(self.path, SCHEMA, "store", self.busy_timeout_s)
 
     def close(self) -> None:
         with self._lock:
