@@ -148,8 +148,20 @@ class Transaction(ABC):
     def _release_partitions(self, group: str, topic: str, member: str) -> None: ...
 
     @abstractmethod
+    def _lock(self, name: str) -> None:
+        """Hold an exclusive lock named `name` until this transaction ends."""
+
+    @abstractmethod
     def _live_members(self, group: str, topic: str) -> int:
         """How many members of a consumer group hold an unexpired lease on a topic."""
+
+    # ---- coordination --------------------------------------------------------------------------
+
+    def lock(self, name: str) -> None:
+        """Serialise this transaction with every other one that locks the same name, across
+        processes, until it commits or rolls back: read-check-write on a lease document is then
+        atomic (e.g. "one sync per connector instance")."""
+        self._lock(name)
 
     # ---- nodes ---------------------------------------------------------------------------------
 

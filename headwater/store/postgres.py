@@ -431,6 +431,9 @@ class PostgresTransaction(Transaction):
             (group, topic, member),
         )
 
+    def _lock(self, name: str) -> None:
+        self._run("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
+
     def _live_members(self, group: str, topic: str) -> int:
         now = int(time.time() * 1000)
         ((count,),) = self._rows(

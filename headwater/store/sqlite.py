@@ -351,6 +351,10 @@ class SqliteTransaction(Transaction):
             (group, topic, member),
         )
 
+    def _lock(self, name: str) -> None:
+        # write transactions start with BEGIN IMMEDIATE: SQLite already runs one writer at a time
+        return None
+
     def _live_members(self, group: str, topic: str) -> int:
         now = int(time.time() * 1000)
         (count,) = self.conn.execute(

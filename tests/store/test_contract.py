@@ -299,3 +299,32 @@ def test_events_get_consecutive_offsets_per_partition(store: GraphStore) -> None
 def test_unknown_topic_is_rejected(store: GraphStore) -> None:
     with store.transaction() as tx, pytest.raises(ValueError, match="unknown topic"):
         tx.append_event("nope", "x", {})
+
+
+def test_lock_makes_read_check_write_atomic(store_url: str) -> None:
+    """Four threads, each with its own store connection, increment one counter under the lock."""
+    import threading
+
+    from headwater.store.registry import open_store
+
+    setup = open_store(store_url)
+    with setup.transaction() as tx:
+        tx.upsert_nodes("apps", [{"_key": "counter", "n": 0}])
+    stores = [open_store(store_url) for _ in range(4)]
+
+    def bump(s: GraphStore) -> None:
+        for _ in range(25):
+            with s.transaction() as tx:
+                tx.lock("counter")
+                n = tx.get_node("apps", "counter")["n"]  # type: ignore[index]
+                tx.upsert_nodes("apps", [{"_key": "counter", "n": n + 1}])
+
+    threads = [threading.Thread(target=bump, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with setup.read() as tx:
+        assert tx.get_node("apps", "counter") == {"_key": "counter", "n": 100}
+    for s in [setup, *stores]:
+        s.close()
