@@ -1,0 +1,1 @@
+"""Playbook path ``app.connectors.core.base.data_processor``."""

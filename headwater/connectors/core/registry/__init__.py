@@ -1,0 +1,1 @@
+"""Playbook path ``app.connectors.core.registry``: the builder and filters, re-exported."""

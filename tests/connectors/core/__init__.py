@@ -1,0 +1,1 @@
+"""Tests of the connector SDK (headwater.connectors.core)."""
