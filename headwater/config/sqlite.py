@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from headwater.config.base import ConfigStore
 from headwater.config.crypto import SecretBox
-from headwater.store.sqlite import open_sqlite, sqlite_path_from_url
+from headwater.sqlite_files import open_sqlite, sqlite_path_from_url
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS config_kv (
