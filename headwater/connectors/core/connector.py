@@ -25,7 +25,7 @@ from logging import Logger
 from typing import Any, TypeVar, cast
 
 from headwater.connectors.core.apps import App, ExtensionName
-from headwater.connectors.core.builder import ConnectorScope
+from headwater.connectors.core.definitions import ConnectorScope
 from headwater.connectors.core.filters import FilterOptionsResponse
 from headwater.errors import HeadwaterError
 from headwater.models.constants import AppGroups, Connectors

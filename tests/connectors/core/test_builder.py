@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from headwater.connectors.core.builder import (
+from headwater.connectors.core.filters import FilterCategory, FilterOption, FilterType
+from headwater.connectors.core.registry.connector_builder import (
     AuthField,
     CommonFields,
     ConnectorBuilder,
@@ -18,7 +19,6 @@ from headwater.connectors.core.builder import (
     OAuthConfig,
     PermissionModel,
 )
-from headwater.connectors.core.filters import FilterCategory, FilterOption, FilterType
 from headwater.errors import HeadwaterError
 
 Configure = Callable[[ConnectorConfigBuilder], ConnectorConfigBuilder]

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from headwater.connectors.core.apps import App
-from headwater.connectors.core.builder import ConnectorBuilder
 from headwater.connectors.core.connector import BaseConnector
 from headwater.connectors.core.factory import ConnectorFactory, UnknownConnectorError
+from headwater.connectors.core.registry.connector_builder import ConnectorBuilder
 from headwater.errors import HeadwaterError
 from headwater.models.entities import Record
 from tests.connectors.core.helpers import FakeProcessor, run
@@ -157,7 +157,7 @@ def _fake_distribution(root: Path, dist: str, module: str, source: str, entry_po
 GOOD_MODULE = """
 from typing import Any
 from headwater.connectors.core.apps import App
-from headwater.connectors.core.builder import ConnectorBuilder
+from headwater.connectors.core.registry.connector_builder import ConnectorBuilder
 from headwater.connectors.core.connector import BaseConnector
 
 

@@ -1,11 +1,10 @@
-"""Playbook path of ConnectorBuilder: re-exports ``headwater.connectors.core.builder``."""
+"""Playbook path of ConnectorBuilder: re-exports the builder and the vocabulary of declarations."""
 
-from headwater.connectors.core.builder import (
+from headwater.connectors.core.builder import ConnectorBuilder, ConnectorConfigBuilder
+from headwater.connectors.core.common_fields import CommonFields
+from headwater.connectors.core.definitions import (
     AuthField,
     AuthType,
-    CommonFields,
-    ConnectorBuilder,
-    ConnectorConfigBuilder,
     ConnectorDefinitionError,
     ConnectorScope,
     CustomField,
