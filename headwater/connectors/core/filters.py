@@ -537,3 +537,131 @@ async def load_connector_filters(
         values = section.get("values") if isinstance(section, Mapping) else None
         out.append(parse_filter_values(values, str(connector_name), category.value))
     return out[0], out[1]
+
+
+# ---- applying filters to records -------------------------------------------------------------------
+
+# record type -> the indexing keys that govern it (any one disabled turns automatic indexing off)
+INDEXING_KEYS_BY_RECORD_TYPE: dict[str, tuple[str, ...]] = {
+    "FILE": (IndexingFilterKey.FILES.value,),
+    "CODE_FILE": (IndexingFilterKey.FILES.value, IndexingFilterKey.CODE_FILES.value),
+    "MAIL": (IndexingFilterKey.MAILS.value, IndexingFilterKey.EMAILS.value),
+    "GROUP_MAIL": (IndexingFilterKey.MAILS.value, IndexingFilterKey.EMAILS.value),
+    "WEBPAGE": (IndexingFilterKey.PAGES.value, IndexingFilterKey.WEBPAGES.value),
+    "CONFLUENCE_PAGE": (IndexingFilterKey.PAGES.value, IndexingFilterKey.WEBPAGES.value),
+    "SHAREPOINT_PAGE": (IndexingFilterKey.PAGES.value, IndexingFilterKey.WEBPAGES.value),
+    "CONFLUENCE_BLOGPOST": (IndexingFilterKey.BLOGPOSTS.value,),
+    "DATABASE": (IndexingFilterKey.DATABASES.value,),
+    "TICKET": (IndexingFilterKey.ISSUES.value, IndexingFilterKey.TICKETS.value),
+    "CASE": (IndexingFilterKey.ISSUES.value, IndexingFilterKey.TICKETS.value),
+    "TASK": (IndexingFilterKey.ISSUES.value, IndexingFilterKey.TICKETS.value),
+    "MESSAGE": (IndexingFilterKey.MESSAGES.value,),
+    "COMMENT": (IndexingFilterKey.COMMENTS.value,),
+    "INLINE_COMMENT": (IndexingFilterKey.COMMENTS.value,),
+    "LINK": (IndexingFilterKey.LINKS.value,),
+    "PROJECT": (IndexingFilterKey.PROJECTS.value,),
+    "PULL_REQUEST": (IndexingFilterKey.MERGE_REQUESTS.value,),
+}
+
+
+def _enum_value(v: Any) -> str:
+    return str(getattr(v, "value", v))
+
+
+def indexing_keys_for(record_type: Any) -> tuple[str, ...]:
+    """The indexing filter keys that govern records of this type (empty: only manual sync does)."""
+    return INDEXING_KEYS_BY_RECORD_TYPE.get(_enum_value(record_type), ())
+
+
+def indexing_enabled_for(record: Any, indexing_filters: FilterCollection | None) -> bool:
+    """Whether a record is indexed automatically: not when ``enable_manual_sync`` is on, nor when
+    one of its type's keys (``indexing_keys_for``) is disabled. No filters: always."""
+    if indexing_filters is None or not len(indexing_filters):
+        return True
+    manual = indexing_filters.get(IndexingFilterKey.ENABLE_MANUAL_SYNC.value)
+    if manual is not None and _bool_of(manual):
+        return False
+    return all(indexing_filters.is_enabled(k) for k in indexing_keys_for(getattr(record, "record_type", "")))
+
+
+def _extension_of(record: Any) -> str | None:
+    ext = getattr(record, "extension", None)
+    if not ext:
+        name = str(getattr(record, "record_name", "") or "")
+        ext = name.rsplit(".", 1)[1] if "." in name.strip(".") else None
+    return str(ext).lower().lstrip(".") if ext else None
+
+
+def _in_bounds(value: Any, f: Filter, now_ms: int | None) -> bool:
+    if value is None:
+        return True  # the source did not say: fetch it rather than drop it silently
+    start, end = f.get_datetime_bounds(now_ms)
+    return (start is None or value >= start) and (end is None or value <= end)
+
+
+def _number_passes(value: float, f: Filter) -> bool:
+    limit = f.value
+    if f.operator is _OP.IS_BETWEEN and isinstance(limit, tuple):
+        return bool(limit[0] <= value <= limit[1])
+    checks = {
+        _OP.GREATER_THAN_OR_EQUAL: value >= limit,
+        _OP.GREATER_THAN: value > limit,
+        _OP.LESS_THAN: value < limit,
+        _OP.LESS_THAN_OR_EQUAL: value <= limit,
+    }
+    # `equal` (the number type's default operator) on a maximum means "at most"
+    return bool(checks.get(f.operator, value <= limit))
+
+
+def record_passes_sync_filters(
+    record: Any, sync_filters: FilterCollection | None, now_ms: int | None = None
+) -> bool:
+    """Client-side sync filters for the common keys, for connectors whose source cannot filter:
+
+      * ``file_extensions`` (list): ``in`` keeps only the listed extensions, ``not_in`` drops them
+        (compared lower case, without the dot, from ``extension`` else the name); a file without
+        an extension is kept by ``not_in`` and dropped by ``in``; folders (``is_file`` False) and
+        records that are not files at all are kept;
+      * ``modified`` / ``created`` (datetime): the record's ``source_updated_at`` /
+        ``source_created_at`` must lie within the bounds (``last_N_days`` relative to now);
+        a record without the timestamp is kept;
+      * ``max_file_size`` (number, bytes): ``size_in_bytes`` compared with the operator
+        (``equal``, the default, means "at most"); a record without a size is kept.
+
+    Unset or empty filters pass. Filters that the source API can apply (a date clause in the query,
+    a folder id) belong in the query instead: what is never fetched costs nothing.
+    """
+    if sync_filters is None or not len(sync_filters):
+        return True
+    is_file_like = hasattr(record, "extension") or hasattr(record, "is_file")
+    ext_filter = sync_filters.get(SyncFilterKey.FILE_EXTENSIONS.value)
+    if (
+        ext_filter is not None
+        and not ext_filter.is_empty()
+        and is_file_like
+        and getattr(record, "is_file", True)
+    ):
+        wanted = {v.lower().lstrip(".") for v in ext_filter.as_list()}
+        ext = _extension_of(record)
+        if ext_filter.operator is _OP.NOT_IN:
+            if ext is not None and ext in wanted:
+                return False
+        elif ext is None or ext not in wanted:
+            return False
+    for key, attr in (
+        (SyncFilterKey.MODIFIED.value, "source_updated_at"),
+        (SyncFilterKey.CREATED.value, "source_created_at"),
+    ):
+        f = sync_filters.get(key)
+        if (
+            f is not None
+            and f.type is FilterType.DATETIME
+            and not f.is_empty()
+            and not _in_bounds(getattr(record, attr, None), f, now_ms)
+        ):
+            return False
+    size_filter = sync_filters.get(SyncFilterKey.MAX_FILE_SIZE.value)
+    size = getattr(record, "size_in_bytes", None)
+    if size_filter is None or size_filter.type is not FilterType.NUMBER or size_filter.value is None:
+        return True
+    return not isinstance(size, int | float) or _number_passes(size, size_filter)

@@ -45,6 +45,29 @@ Rules of the record upsert (`on_new_records`, reference §3.1, with our fixes):
     parent later takes over that node in place (same key; the child edges stay attached).
   * AUTO_INDEX_OFF, internal and placeholder records are written without an event.
 
+One bad item never aborts a run. Every record handed in is checked (external id, grants that
+name a principal); a bad one is recorded in `failures` (`ItemFailure`, also `stats.failed`) and
+skipped, the rest of the page goes on. If a flush still fails, the buffered items are checked in
+depth (can each be serialised?); the culprits are recorded and dropped and the flush is retried
+once; a failure with no culprit (the store is down) goes to the caller with the buffer kept.
+`stats` (`SyncStats`) counts per committed record (see `stats.py`); `reset_stats()` starts a run.
+
+Deletions. Tombstones: `on_record_deleted_by_external_id`. Mark and sweep, only for scopes listed
+completely: `begin_scope(scope_id)` notes the records seen in the scope (by default those whose
+`external_record_group_id` is `scope_id`; `record_group_ids=` / `whole_connector=` widen it; members
+in the store are found through their `belongsTo` edges), `mark_seen` notes items not handed in,
+`complete_scope(scope_id)` deletes the unseen ones with `deleteRecord` events in one transaction
+with the buffer, and returns a `SweepResult`. A scope never begun or never completed is never swept.
+The mass-deletion brake: a sweep that would delete more than `mass_deletion_threshold` (20 %) of the
+scope's records, and more than `mass_deletion_min_count` (1) records, deletes nothing; it marks them
+quarantined on their `records` document (`quarantinedAt`, `quarantineReason`, `quarantineScope`; no
+events) until `confirm_quarantined_deletions` (deleted, with events) or `release_quarantine`. A
+later sweep never deletes a quarantined record; one seen again loses its mark.
+
+Indexing filters (reference §2.8): with `indexing_filters` set (`load_filters()`), a record whose
+type's key is disabled, or every record when `enable_manual_sync` is on, is written AUTO_INDEX_OFF
+and gets no event.
+
 Edges written here (README "Decisions you will notice"): `belongsTo` record -> recordGroup,
 recordGroup -> parent recordGroup | app, recordGroup -> organization, user -> group | role |
 organization, group -> group (nested); `inheritPermissions` record -> recordGroup and recordGroup ->
@@ -62,10 +85,16 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from headwater.connectors.core.data_store import DataStoreProvider
+from headwater.connectors.core.filters import (
+    FilterCollection,
+    indexing_enabled_for,
+    load_connector_filters,
+)
+from headwater.connectors.core.stats import ItemFailure, SweepResult, SyncStats
 from headwater.models.constants import (
     Connectors,
     EventTypes,
@@ -88,13 +117,24 @@ from headwater.models.entities import (
 )
 from headwater.models.permission import EntityType, Permission, PermissionType
 from headwater.models.timeutil import now_ms
+from headwater.store import codec
 from headwater.store.base import GraphStore, Transaction
 from headwater.store.schema import edge_kind
+
+__all__ = ["DataSourceEntitiesProcessor", "ItemFailure", "SweepResult", "SyncStats"]
 
 T = TypeVar("T")
 
 RECORD_EVENTS = "record-events"
 DEFAULT_FLUSH_THRESHOLD = 1000
+DEFAULT_MASS_DELETION_THRESHOLD = 0.2
+DEFAULT_MASS_DELETION_MIN_COUNT = 1  # deleting one record is never a mass deletion
+# fields of a quarantined record's `records` document (not part of the Record model)
+QUARANTINED_AT = "quarantinedAt"
+QUARANTINE_REASON = "quarantineReason"
+QUARANTINE_SCOPE = "quarantineScope"
+QUARANTINE_FIELDS = (QUARANTINED_AT, QUARANTINE_REASON, QUARANTINE_SCOPE)
+MAX_REASON_CHARS = 500
 
 RECORDS = "records"
 RECORD_GROUPS = "recordGroups"
@@ -138,6 +178,16 @@ class _Item:
     old_external_id: str | None = None  # a move: the external id the record had before
 
 
+@dataclass(slots=True)
+class _Scope:
+    """A scope being listed in this run: which external ids were seen in it."""
+
+    scope_id: str
+    group_ids: frozenset[str]
+    whole_connector: bool
+    seen: set[str] = field(default_factory=set)
+
+
 class DataSourceEntitiesProcessor:
     """Writes what a connector reports into the graph store, with its events, in transactions."""
 
@@ -150,6 +200,9 @@ class DataSourceEntitiesProcessor:
         connector_name: Connectors | str | None = None,
         *,
         flush_threshold: int = DEFAULT_FLUSH_THRESHOLD,
+        mass_deletion_threshold: float = DEFAULT_MASS_DELETION_THRESHOLD,
+        mass_deletion_min_count: int = DEFAULT_MASS_DELETION_MIN_COUNT,
+        indexing_filters: FilterCollection | None = None,
     ) -> None:
         self.logger = logger
         self.data_store_provider = data_store_provider
@@ -160,6 +213,17 @@ class DataSourceEntitiesProcessor:
         self.flush_threshold = max(1, flush_threshold)
         self._buffer: list[_Item] = []
         self._staged: dict[Hashable, Callable[[Transaction], None]] = {}
+        # the brake: a sweep that would delete more than this share of a scope's records (and more
+        # than `mass_deletion_min_count` records) quarantines them instead
+        self.mass_deletion_threshold = mass_deletion_threshold
+        self.mass_deletion_min_count = max(0, mass_deletion_min_count)
+        # indexing filters (reference §2.8): records they turn off are written AUTO_INDEX_OFF
+        self.indexing_filters: FilterCollection | None = indexing_filters
+        self.sync_filters: FilterCollection | None = None
+        self.stats = SyncStats()
+        self.failures: list[ItemFailure] = []
+        self._tally: SyncStats | None = None  # counts of the transaction in progress
+        self._scopes: dict[str, _Scope] = {}
         if data_store_provider.processor is None:
             data_store_provider.processor = self
         if not data_store_provider.connector_id:
@@ -179,6 +243,217 @@ class DataSourceEntitiesProcessor:
         self.org_id = str(orgs[0]["_key"]) if orgs else ""
         if not self.org_id:
             self.logger.warning("no organisation in the store yet; records are written without an org id")
+
+    async def load_filters(self) -> tuple[FilterCollection, FilterCollection]:
+        """Load this instance's (sync, indexing) filters from its config and use the indexing ones
+        from now on. Without a config service both are empty."""
+        if self.config_service is None:
+            sync, indexing = FilterCollection(), FilterCollection()
+        else:
+            sync, indexing = await load_connector_filters(
+                self.config_service, str(_value(self.connector_name) or ""), self.connector_id
+            )
+        self.sync_filters, self.indexing_filters = sync, indexing
+        return sync, indexing
+
+    # ---- stats and the failure ledger ------------------------------------------------------------
+
+    def reset_stats(self) -> None:
+        """Start counting afresh (a new run): zero the stats and empty the failure ledger."""
+        self.stats = SyncStats()
+        self.failures = []
+
+    def record_failure(self, external_id: str, reason: str, record_name: str | None = None) -> None:
+        """Record a bad item and skip it: the run goes on. Counts in `stats.failed`. The item counts
+        as seen in every open scope, so a sweep never deletes a record because it failed this time."""
+        ext = str(external_id or "")
+        reason = str(reason)[:MAX_REASON_CHARS]
+        self.failures.append(ItemFailure(ext, reason, now_ms(), record_name))
+        self.stats.failed += 1
+        if ext:
+            for scope in self._scopes.values():
+                scope.seen.add(ext)
+        self.logger.warning(
+            "connector %s: item %r skipped: %s", self.connector_id, record_name or ext, reason
+        )
+
+    def record_skipped(self, count: int = 1) -> None:
+        """Count items the connector chose not to hand in (its sync filters)."""
+        self.stats.skipped += max(0, count)
+
+    def _count(self) -> SyncStats:
+        return self._tally if self._tally is not None else self.stats
+
+    # ---- mark and sweep --------------------------------------------------------------------------
+
+    def begin_scope(
+        self,
+        scope_id: str,
+        *,
+        record_group_ids: Iterable[str] | None = None,
+        whole_connector: bool = False,
+    ) -> None:
+        """Start listing a scope completely: from now on the processor notes which records (by
+        external id) are seen in it. A record is seen in the scope when it is handed in
+        (`on_new_records`, moves, content / metadata / permission updates) with its
+        `external_record_group_id` among the scope's record groups (by default just `scope_id`;
+        `record_group_ids` names others), or, with `whole_connector`, any record of this connector;
+        `mark_seen` notes items the connector did not hand in (unchanged ones it skipped), and a
+        failed item (`record_failure`) counts as seen. Beginning a scope again starts afresh."""
+        groups = frozenset(record_group_ids) if record_group_ids is not None else frozenset({scope_id})
+        self._scopes[scope_id] = _Scope(scope_id, groups, whole_connector)
+
+    def mark_seen(self, scope_id: str, external_ids: Iterable[str]) -> None:
+        """Note items as present in the source without handing them in. Ignored for a scope that
+        was not begun."""
+        scope = self._scopes.get(scope_id)
+        if scope is not None:
+            scope.seen.update(str(e) for e in external_ids)
+
+    def abandon_scope(self, scope_id: str) -> bool:
+        """Forget a scope whose listing did not finish: nothing of it will be swept."""
+        return self._scopes.pop(scope_id, None) is not None
+
+    @property
+    def open_scopes(self) -> list[str]:
+        return list(self._scopes)
+
+    def _mark_seen_record(self, record: Record) -> None:
+        if not self._scopes or record.connector_id != self.connector_id:
+            return
+        group = record.external_record_group_id
+        for scope in self._scopes.values():
+            if scope.whole_connector or (group is not None and group in scope.group_ids):
+                scope.seen.add(record.external_record_id)
+
+    async def complete_scope(self, scope_id: str) -> SweepResult:
+        """The connector listed the scope completely: delete its records that were not seen, with
+        `deleteRecord` events, in one transaction with everything buffered. Subject to the
+        mass-deletion brake: when the deletions would exceed `mass_deletion_threshold` of the
+        scope's records, nothing is deleted; the records are quarantined instead (marked on their
+        document, no events) until `confirm_quarantined_deletions` or `release_quarantine`. A
+        quarantined record is never deleted by a later sweep; one seen again loses its mark. A
+        scope that was never begun is not swept (`swept=False`)."""
+        scope = self._scopes.get(scope_id)
+        if scope is None:
+            self.logger.warning(
+                "connector %s: complete_scope(%r) for a scope that was not begun; nothing swept",
+                self.connector_id,
+                scope_id,
+            )
+            return SweepResult(scope_id=scope_id, swept=False)
+
+        def op(tx: Transaction) -> SweepResult:
+            members = self._scope_members(tx, scope)
+            result = SweepResult(scope_id=scope_id, total=len(members), seen=len(scope.seen))
+            unseen: dict[str, dict[str, Any]] = {}
+            released: list[dict[str, Any]] = []
+            for key, doc in members.items():
+                ext = str(doc.get("externalRecordId"))
+                if ext in scope.seen:
+                    if doc.get(QUARANTINED_AT):
+                        released.append(doc)
+                elif doc.get(QUARANTINED_AT):
+                    result.still_quarantined.append(ext)
+                else:
+                    unseen[key] = doc
+            if released:
+                tx.upsert_nodes(RECORDS, [_without_quarantine(d) for d in released])
+                result.released = sorted(str(d.get("externalRecordId")) for d in released)
+            gone = sorted(str(d.get("externalRecordId")) for d in unseen.values())
+            if (
+                len(unseen) > self.mass_deletion_threshold * len(members)
+                and len(unseen) > self.mass_deletion_min_count
+            ):
+                reason = (
+                    f"the listing of scope {scope_id!r} no longer had {len(unseen)} of its "
+                    f"{len(members)} records (more than {self.mass_deletion_threshold:.0%}); "
+                    "deletion waits for an administrator's confirmation"
+                )
+                now = now_ms()
+                tx.upsert_nodes(
+                    RECORDS,
+                    [
+                        {**d, QUARANTINED_AT: now, QUARANTINE_REASON: reason, QUARANTINE_SCOPE: scope_id}
+                        for d in unseen.values()
+                    ],
+                )
+                result.quarantined, result.braked = gone, True
+                self.logger.warning("connector %s: mass-deletion brake: %s", self.connector_id, reason)
+            elif unseen:
+                self._delete_records(tx, sorted(unseen))
+                result.deleted = gone
+            result.still_quarantined.sort()
+            return result
+
+        result = self._commit(op)
+        assert result is not None
+        self._scopes.pop(scope_id, None)
+        return result
+
+    def _scope_members(self, tx: Transaction, scope: _Scope) -> dict[str, dict[str, Any]]:
+        """key -> `records` document of the scope's records of this connector, placeholders aside."""
+        if scope.whole_connector:
+            docs = {str(d["_key"]): d for d in tx.find_nodes(RECORDS, connector_id=self.connector_id)}
+        else:
+            groups = tx.get_nodes_by_external_ids(RECORD_GROUPS, self.connector_id, sorted(scope.group_ids))
+            group_ids = sorted(f"{RECORD_GROUPS}/{d['_key']}" for d in groups.values())
+            sources = tx._edge_sources(BELONGS_TO, group_ids) if group_ids else set()
+            keys = sorted(n.split("/", 1)[1] for n in sources if n.startswith(f"{RECORDS}/"))
+            docs = tx.get_nodes(RECORDS, keys)
+        return {
+            k: d
+            for k, d in docs.items()
+            if d.get("connectorId") == self.connector_id and not d.get("isPlaceholder")
+        }
+
+    def _quarantined_docs(self, tx: Transaction, scope_id: str | None) -> list[dict[str, Any]]:
+        return [
+            d
+            for d in tx.find_nodes(RECORDS, connector_id=self.connector_id)
+            if d.get(QUARANTINED_AT) and (scope_id is None or d.get(QUARANTINE_SCOPE) == scope_id)
+        ]
+
+    async def get_quarantined(self, scope_id: str | None = None) -> list[dict[str, Any]]:
+        """The quarantined records of this connector (of one scope): external id, name, when, why."""
+        docs = self._read(lambda tx: self._quarantined_docs(tx, scope_id))
+        return sorted(
+            (
+                {
+                    "recordId": d["_key"],
+                    "externalRecordId": d.get("externalRecordId"),
+                    "recordName": d.get("recordName"),
+                    QUARANTINED_AT: d.get(QUARANTINED_AT),
+                    QUARANTINE_REASON: d.get(QUARANTINE_REASON),
+                    QUARANTINE_SCOPE: d.get(QUARANTINE_SCOPE),
+                }
+                for d in docs
+            ),
+            key=lambda e: str(e["externalRecordId"]),
+        )
+
+    async def confirm_quarantined_deletions(self, scope_id: str | None = None) -> list[str]:
+        """An administrator confirms: delete the quarantined records (of one scope, or all of this
+        connector's) with `deleteRecord` events. Returns their external ids."""
+
+        def op(tx: Transaction) -> list[str]:
+            docs = self._quarantined_docs(tx, scope_id)
+            self._delete_records(tx, [str(d["_key"]) for d in docs])
+            return sorted(str(d.get("externalRecordId")) for d in docs)
+
+        return self._commit(op) or []
+
+    async def release_quarantine(self, scope_id: str | None = None) -> list[str]:
+        """The records come back: clear the quarantine mark (of one scope, or all). No events: they
+        were never deleted. Returns their external ids."""
+
+        def op(tx: Transaction) -> list[str]:
+            docs = self._quarantined_docs(tx, scope_id)
+            if docs:
+                tx.upsert_nodes(RECORDS, [_without_quarantine(d) for d in docs])
+            return sorted(str(d.get("externalRecordId")) for d in docs)
+
+        return self._commit(op) or []
 
     # ---- buffering and transactions --------------------------------------------------------------
 
@@ -202,21 +477,55 @@ class DataSourceEntitiesProcessor:
 
     def _commit(self, op: Callable[[Transaction], T] | None) -> T | None:
         """One transaction: the buffered records, the staged writes, then `op`. On failure nothing
-        was written and the buffer and staged writes are kept for the next attempt."""
+        was written and the buffer and staged writes are kept for the next attempt; if the failure
+        comes from bad buffered items, they are recorded as failures, dropped, and the rest is
+        committed at once (one bad item never blocks its page)."""
+        try:
+            return self._commit_once(op)
+        except Exception:
+            if not self._drop_bad_items():
+                raise
+            return self._commit_once(op)
+
+    def _commit_once(self, op: Callable[[Transaction], T] | None) -> T | None:
         items, staged = self._buffer, self._staged
         self._buffer, self._staged = [], {}
+        tally = self._tally = SyncStats()
         try:
             with self.store.transaction() as tx:
                 if items:
                     self._apply_records(tx, items)
                 for write in staged.values():
                     write(tx)
-                return op(tx) if op is not None else None
+                result = op(tx) if op is not None else None
         except BaseException:
             self._buffer = items + self._buffer
             staged.update(self._staged)
             self._staged = staged
             raise
+        finally:
+            self._tally = None
+        self.stats.add(tally)
+        return result
+
+    def _drop_bad_items(self) -> bool:
+        """After a failed flush: find the buffered items that cannot be written, record them as
+        failures and drop them. True if any was found (then the flush is worth retrying)."""
+        kept: list[_Item] = []
+        found = False
+        for item in self._buffer:
+            problem = _item_problem(item.record, item.permissions) or _write_problem(item.record)
+            if problem is None:
+                kept.append(item)
+            else:
+                found = True
+                self.record_failure(
+                    str(getattr(item.record, "external_record_id", "") or ""),
+                    problem,
+                    getattr(item.record, "record_name", None),
+                )
+        self._buffer = kept
+        return found
 
     def _normalise(self, record: Record) -> Record:
         if not record.org_id:
@@ -225,7 +534,29 @@ class DataSourceEntitiesProcessor:
             record.connector_id = self.connector_id
         if self.connector_name is not None and record.connector_name == Connectors.UNKNOWN:
             record.connector_name = self.connector_name
+        if self.indexing_filters is not None and not indexing_enabled_for(record, self.indexing_filters):
+            record.indexing_status = ProgressStatus.AUTO_INDEX_OFF
         return record
+
+    def _hand_in(self, record: Any, permissions: Any) -> Record | None:
+        """Check one handed-in record (cheaply); a bad one is recorded as a failure and None is
+        returned. A good one is normalised, counted as discovered and noted as seen."""
+        self.stats.discovered += 1
+        problem = _item_problem(record, permissions)
+        if problem is not None:
+            self.record_failure(
+                str(getattr(record, "external_record_id", "") or ""),
+                problem,
+                getattr(record, "record_name", None),
+            )
+            return None
+        try:
+            self._normalise(record)
+        except Exception as exc:
+            self.record_failure(record.external_record_id, _describe(exc), record.record_name)
+            return None
+        self._mark_seen_record(record)
+        return record  # type: ignore[no-any-return]
 
     # ---- records -------------------------------------------------------------------------------
 
@@ -236,27 +567,39 @@ class DataSourceEntitiesProcessor:
         if not records_with_permissions:
             self.logger.warning("on_new_records called with no records")
             return
-        for record, permissions in records_with_permissions:
-            self._buffer.append(_Item(self._normalise(record), list(permissions or [])))
+        for entry in records_with_permissions:
+            try:
+                record, permissions = entry
+            except (TypeError, ValueError):
+                self.stats.discovered += 1
+                self.record_failure("", f"not a (record, permissions) pair: {type(entry).__name__}")
+                continue
+            if self._hand_in(record, permissions) is not None:
+                self._buffer.append(_Item(record, list(permissions or [])))
         if len(self._buffer) >= self.flush_threshold:
             self.flush_now()
 
     async def on_record_content_update(self, record: Record) -> None:
         """The record's content changed: write it and emit `updateRecord` (unless AUTO_INDEX_OFF).
         Its permissions are left as they are."""
-        item = _Item(self._normalise(record), None, mode="content")
+        if self._hand_in(record, None) is None:
+            return
+        item = _Item(record, None, mode="content")
         self._commit(lambda tx: self._apply_records(tx, [item]))
 
     async def on_record_metadata_update(self, record: Record) -> None:
         """Metadata only (name, url, group, parent): written without an event. The stored revision and
         indexing lifecycle are kept, so a later content change is still noticed."""
-        item = _Item(self._normalise(record), None, mode="metadata")
+        if self._hand_in(record, None) is None:
+            return
+        item = _Item(record, None, mode="metadata")
         self._commit(lambda tx: self._apply_records(tx, [item]))
 
     async def on_updated_record_permissions(self, record: Record, permissions: list[Permission]) -> None:
         """Replace the record's permissions. No record write and no event, unless the record is not
         in the store yet: then it is written as a new record (with `newRecord`)."""
-        self._normalise(record)
+        if self._hand_in(record, permissions) is None:
+            return
 
         def op(tx: Transaction) -> None:
             stored = tx.get_record_by_external_id(record.connector_id, record.external_record_id)
@@ -275,8 +618,9 @@ class DataSourceEntitiesProcessor:
         """Renames / moves: the record found by its old external id is updated in place (same key).
         A changed revision emits `updateRecord`; a record not found is written as new."""
         items = [
-            _Item(self._normalise(record), list(permissions or []), old_external_id=old)
+            _Item(record, list(permissions or []), old_external_id=old)
             for old, record, permissions in moves
+            if self._hand_in(record, permissions) is not None
         ]
         if items:
             self._commit(lambda tx: self._apply_records(tx, items))
@@ -582,10 +926,11 @@ class DataSourceEntitiesProcessor:
 
     def _apply_round(self, tx: Transaction, items: list[_Item]) -> None:
         now = now_ms()
-        stored = self._stored_records(tx, items)
+        stored, quarantined = self._stored_records(tx, items)
         records = [i.record for i in items]
         self._resolve_record_groups(tx, records)
 
+        tally = self._count()
         writes: list[Record] = []
         kept: list[_Item] = []
         events: list[Event] = []
@@ -593,9 +938,16 @@ class DataSourceEntitiesProcessor:
         for item in items:
             record, old = item.record, stored.get(id(item))
             if old is not None and record.is_placeholder and not old.is_placeholder:
+                tally.unchanged += 1
                 continue  # a stub never overwrites the real record
-            write, event = self._prepare(record, old, item, now)
+            write, event = self._prepare(record, old, item, now, old is not None and old.id in quarantined)
             kept.append(item)
+            if not write:
+                tally.unchanged += 1
+            elif old is None or old.is_placeholder:
+                tally.new += 1
+            else:
+                tally.updated += 1
             if write:
                 writes.append(record)
                 if old is not None and type(old).type_collection != type(record).type_collection:
@@ -627,8 +979,9 @@ class DataSourceEntitiesProcessor:
         if events:
             tx.append_events(RECORD_EVENTS, events)
 
-    def _stored_records(self, tx: Transaction, items: list[_Item]) -> dict[int, Record]:
-        """id(item) -> the stored record it updates (a move: found by its old external id first)."""
+    def _stored_records(self, tx: Transaction, items: list[_Item]) -> tuple[dict[int, Record], set[str]]:
+        """(id(item) -> the stored record it updates (a move: found by its old external id first),
+        keys of those stored records that are quarantined)."""
         wanted: dict[str, set[str]] = {}
         for item in items:
             ids = wanted.setdefault(item.record.connector_id, set())
@@ -636,9 +989,14 @@ class DataSourceEntitiesProcessor:
             if item.old_external_id:
                 ids.add(item.old_external_id)
         found: dict[tuple[str, str], Record] = {}
+        quarantined: set[str] = set()
         for connector_id, ext_ids in wanted.items():
-            for ext, record in tx.get_records_by_external_ids(connector_id, sorted(ext_ids)).items():
-                found[(connector_id, ext)] = record
+            bases = tx.get_nodes_by_external_ids(RECORDS, connector_id, sorted(ext_ids))
+            typed = tx._typed({str(doc["_key"]): doc for doc in bases.values()})
+            for ext, doc in bases.items():
+                found[(connector_id, ext)] = typed[str(doc["_key"])]
+                if doc.get(QUARANTINED_AT):
+                    quarantined.add(str(doc["_key"]))
         result: dict[int, Record] = {}
         for item in items:
             c = item.record.connector_id
@@ -646,10 +1004,13 @@ class DataSourceEntitiesProcessor:
             old = old or found.get((c, item.record.external_record_id))
             if old is not None:
                 result[id(item)] = old
-        return result
+        return result, quarantined
 
-    def _prepare(self, record: Record, old: Record | None, item: _Item, now: int) -> tuple[bool, str | None]:
-        """Settle the record's fields against the stored one: (write it?, event type or None)."""
+    def _prepare(
+        self, record: Record, old: Record | None, item: _Item, now: int, quarantined: bool = False
+    ) -> tuple[bool, str | None]:
+        """Settle the record's fields against the stored one: (write it?, event type or None). A
+        quarantined record that arrives again is rewritten, which clears its quarantine mark."""
         if old is None:
             if record.is_placeholder:
                 record.indexing_status = ProgressStatus.NOT_STARTED
@@ -699,7 +1060,7 @@ class DataSourceEntitiesProcessor:
             if getattr(record, name) is None:
                 setattr(record, name, getattr(old, name))
         record.updated_at = old.updated_at
-        if type(record) is type(old) and record.to_documents() == old.to_documents():
+        if not quarantined and type(record) is type(old) and record.to_documents() == old.to_documents():
             return False, None
         record.updated_at = now
         return True, None
@@ -1124,6 +1485,7 @@ class DataSourceEntitiesProcessor:
         if not records:
             return 0
         deleted = tx.delete_records(list(records))
+        self._count().deleted += deleted
         events = [
             (r.id, EventTypes.DELETE_RECORD.value, _delete_payload(r))
             for r in records.values()
@@ -1135,6 +1497,56 @@ class DataSourceEntitiesProcessor:
 
 
 # ---- helpers -------------------------------------------------------------------------------------
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:MAX_REASON_CHARS]
+
+
+_GROUP_KINDS = (EntityType.GROUP, EntityType.TEAM, EntityType.ROLE)
+
+
+def _item_problem(record: Any, permissions: Any) -> str | None:
+    """What is wrong with a handed-in record and its permissions, in words; None when nothing
+    (cheap checks, run on every record)."""
+    if not isinstance(record, Record):
+        return f"not a Record but {type(record).__name__}"
+    ext = record.external_record_id
+    if not isinstance(ext, str) or not ext.strip():
+        return "the record has no external record id"
+    if permissions is None:
+        return None
+    if not isinstance(permissions, list | tuple):
+        return f"permissions must be a list, not {type(permissions).__name__}"
+    for n, p in enumerate(permissions, 1):
+        if not isinstance(p, Permission):
+            return f"permission #{n} is not a Permission but {type(p).__name__}"
+        if p.entity_type == EntityType.USER and not (p.email or p.external_id):
+            return f"permission #{n} (USER, {p.type.value}) names neither an email nor an external id"
+        if p.entity_type in _GROUP_KINDS and not (p.external_id or p.email):
+            return f"permission #{n} ({p.entity_type.value}, {p.type.value}) names no external id"
+    return None
+
+
+def _write_problem(record: Record) -> str | None:
+    """Whether the record can be turned into what the store and the event get (the expensive
+    checks, run only to find the culprit of a failed flush)."""
+    try:
+        base, type_doc = record.to_documents()
+        codec.dumps(base)
+        if type_doc is not None:
+            codec.dumps(type_doc)
+        record.__pydantic_serializer__.to_json(record, by_alias=True)
+        codec.dumps(record.to_kafka_record())
+        if record.parent_external_record_id and record.parent_external_record_id != record.external_record_id:
+            _placeholder_parent(record)
+    except Exception as exc:
+        return f"the record cannot be written: {_describe(exc)}"
+    return None
+
+
+def _without_quarantine(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in QUARANTINE_FIELDS}
 
 
 def _value(v: Any) -> Any:
