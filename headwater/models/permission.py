@@ -15,6 +15,9 @@ class PermissionType(StrEnum):
 
     READ = "READER"
     WRITE = "WRITER"
+    # aliases: the playbook's snippets name some roles by their stored value
+    READER = "READER"
+    WRITER = "WRITER"
     OWNER = "OWNER"
     COMMENT = "COMMENTER"
     OTHER = "OTHERS"
