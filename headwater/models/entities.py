@@ -7,6 +7,8 @@ collection (`files`, `mails`, ...) under the same key, the two linked by an `isO
 from __future__ import annotations
 
 import functools
+import os
+import time
 import uuid
 from typing import Any, ClassVar
 
@@ -30,7 +32,21 @@ from headwater.models.timeutil import now_ms
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A time-ordered UUID (version 7 layout: 48-bit milliseconds, then random bits).
+
+    Keys made one after the other sort together, so a sync's inserts land at the right edge of
+    every B-tree keyed by record id instead of all over it; random v4 keys made large syncs slow
+    down as the store grew (each commit dirtied pages across the whole index)."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (
+        (ms & ((1 << 48) - 1)) << 80
+        | 0x7 << 76
+        | (rand >> 68 & 0xFFF) << 64
+        | 0b10 << 62
+        | (rand & ((1 << 62) - 1))
+    )
+    return str(uuid.UUID(int=value))
 
 
 class Record(Document):
