@@ -16,6 +16,9 @@ IDENTITY_FIELDS: dict[str, tuple[str | None, str]] = {
     "roles": ("connectorId", "externalRoleId"),
     "syncPoints": ("connectorId", "syncPointKey"),
     "users": (None, "email"),
+    # run history and the failure ledger: filed under their connector instance
+    "syncRuns": ("connectorId", "_key"),
+    "syncFailures": ("connectorId", "_key"),
 }
 
 # Edge collections whose edges are told apart by a field as well as by their two ends.
