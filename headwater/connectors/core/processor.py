@@ -467,6 +467,15 @@ class DataSourceEntitiesProcessor:
         self._staged.pop(key, None)
         self._staged[key] = op
 
+    def discard(self) -> int:
+        """Drop buffered, uncommitted writes and staged sync points (a cancelled sync): what was
+        committed stays, and the next run fetches the dropped page again. Returns how many
+        records were dropped."""
+        dropped = len(self._buffer)
+        self._buffer.clear()
+        self._staged.clear()
+        return dropped
+
     async def flush(self) -> None:
         """Commit the buffered records and staged writes in one transaction."""
         self.flush_now()

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
 
 from headwater.config.crypto import SecretBox
 from headwater.connectors.core.data_store import DataStoreProvider
+from headwater.connectors.core.processor import DataSourceEntitiesProcessor
 from headwater.connectors.core.sync_point import SyncDataPointType, SyncPoint, generate_record_sync_point_key
 from headwater.models.constants import Connectors
+from headwater.models.entities import FileRecord
+from headwater.models.permission import EntityType, Permission, PermissionType
 from headwater.store import codec
 from headwater.store.base import GraphStore
 
@@ -134,3 +138,23 @@ def test_sync_point_without_processor_and_delete_all(store: GraphStore) -> None:
     }
     assert run(users.delete_all_for_connector()) == 2
     assert stored_sync_points(store) == []
+
+
+def test_discard_drops_buffered_records_and_staged_sync_points(store: GraphStore) -> None:
+    """A cancelled sync: nothing buffered reaches the store, and the processor is reusable."""
+    provider = DataStoreProvider(store, connector_id="c-discard")
+    processor = DataSourceEntitiesProcessor(logging.getLogger("t"), provider, connector_id="c-discard")
+    grant = [Permission(email="a@x.test", type=PermissionType.READ, entity_type=EntityType.USER)]
+
+    async def scenario() -> None:
+        await processor.on_new_records(
+            [(FileRecord(record_name="a", external_record_id="a", connector_id="c-discard"), grant)]
+        )
+        processor.stage_write("sp", lambda tx: tx.upsert_nodes("apps", [{"_key": "should-not-exist"}]))
+        assert processor.discard() == 1
+        await processor.flush()
+
+    asyncio.run(scenario())
+    with store.read() as tx:
+        assert tx.find_nodes("records", connector_id="c-discard") == []
+        assert tx.get_node("apps", "should-not-exist") is None
