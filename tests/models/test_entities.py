@@ -84,8 +84,8 @@ def playbook_file_record() -> FileRecord:
 
 
 def test_stored_keys_follow_the_playbook_table() -> None:
-    base = playbook_file_record().to_base_document()
-    record = playbook_file_record()
+    record = playbook_file_record()  # one object: its timestamps are taken at construction
+    base = record.to_base_document()
     for field, key in PLAYBOOK_FIELD_TABLE.items():
         value = getattr(record, field)
         assert base[key] == getattr(value, "value", value), field
