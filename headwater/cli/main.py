@@ -25,7 +25,6 @@ JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 
 # What the main job cannot do yet, and which issue brings it.
 NOT_YET_BUILT = [
-    ("connector SDK and sync engine", "issue 3"),
     ("local folders connector and the full CLI", "issue 4"),
     ("indexing worker", "issue 5"),
     ("permission-filtered search and answers", "issue 6"),
