@@ -85,7 +85,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from headwater.connectors.core.data_store import DataStoreProvider
@@ -94,78 +94,68 @@ from headwater.connectors.core.filters import (
     indexing_enabled_for,
     load_connector_filters,
 )
+from headwater.connectors.core.graph_writes import (
+    ATTACHMENT_PARENT_TYPES,
+    BELONGS_TO,
+    CONTAINMENT,
+    DEFAULT_FLUSH_THRESHOLD,
+    DEFAULT_MASS_DELETION_MIN_COUNT,
+    DEFAULT_MASS_DELETION_THRESHOLD,
+    GROUPS,
+    INHERIT,
+    MAX_REASON_CHARS,
+    PERMISSIONS,
+    QUARANTINED_AT,
+    RECORD_EVENTS,
+    RECORD_GROUPS,
+    RECORDS,
+    RELATIONS,
+    ROLE_RANK,
+    ROLES,
+    USER_APP,
+    USERS,
+    Event,
+    _content_changed,
+    _delete_identity,
+    _delete_payload,
+    _describe,
+    _email_of,
+    _item_problem,
+    _outbound,
+    _placeholder_parent,
+    _reconcile,
+    _to_collection,
+    _upsert_identity_nodes,
+    _value,
+    _write_edge_diff,
+    _write_problem,
+)
 from headwater.connectors.core.stats import ItemFailure, SweepResult, SyncStats
+from headwater.connectors.core.sweep import SweepMixin, _Scope
 from headwater.models.constants import (
     Connectors,
     EventTypes,
-    MimeTypes,
     OriginTypes,
     ProgressStatus,
     RecordRelations,
     RecordType,
 )
 from headwater.models.entities import (
-    RECORD_CLASS_BY_TYPE,
     AppRole,
     AppUser,
     AppUserGroup,
     FileRecord,
-    LinkRecord,
     Record,
     RecordGroup,
     User,
 )
 from headwater.models.permission import EntityType, Permission, PermissionType
 from headwater.models.timeutil import now_ms
-from headwater.store import codec
 from headwater.store.base import GraphStore, Transaction
-from headwater.store.schema import edge_kind
 
 __all__ = ["DataSourceEntitiesProcessor", "ItemFailure", "SweepResult", "SyncStats"]
 
 T = TypeVar("T")
-
-RECORD_EVENTS = "record-events"
-DEFAULT_FLUSH_THRESHOLD = 1000
-DEFAULT_MASS_DELETION_THRESHOLD = 0.2
-DEFAULT_MASS_DELETION_MIN_COUNT = 1  # deleting one record is never a mass deletion
-# fields of a quarantined record's `records` document (not part of the Record model)
-QUARANTINED_AT = "quarantinedAt"
-QUARANTINE_REASON = "quarantineReason"
-QUARANTINE_SCOPE = "quarantineScope"
-QUARANTINE_FIELDS = (QUARANTINED_AT, QUARANTINE_REASON, QUARANTINE_SCOPE)
-MAX_REASON_CHARS = 500
-
-RECORDS = "records"
-RECORD_GROUPS = "recordGroups"
-USERS = "users"
-GROUPS = "groups"
-ROLES = "roles"
-PERMISSIONS = "permissions"
-BELONGS_TO = "belongsTo"
-INHERIT = "inheritPermissions"
-RELATIONS = "recordRelations"
-USER_APP = "userAppRelation"
-
-CONTAINMENT = frozenset({RecordRelations.PARENT_CHILD.value, RecordRelations.ATTACHMENT.value})
-# a FILE under one of these is an attachment (reference §3.2)
-ATTACHMENT_PARENT_TYPES = frozenset(
-    {
-        "MAIL", "GROUP_MAIL", "WEBPAGE", "CONFLUENCE_PAGE", "CONFLUENCE_BLOGPOST", "SHAREPOINT_PAGE",
-        "PROJECT", "LINK", "TICKET", "DEAL", "CASE", "TASK", "MESSAGE",
-    }
-)  # fmt: skip
-ROLE_RANK = {
-    PermissionType.OTHER.value: 0,
-    PermissionType.READ.value: 1,
-    PermissionType.COMMENT.value: 2,
-    PermissionType.WRITE.value: 3,
-    PermissionType.OWNER.value: 4,
-}
-EDGE_TIMESTAMPS = frozenset({"createdAtTimestamp", "updatedAtTimestamp", "lastSyncUpdate"})
-NODE_TIMESTAMPS = frozenset({"createdAtTimestamp", "updatedAtTimestamp"})
-
-Event = tuple[str, str, dict[str, Any]]
 
 
 @dataclass(slots=True)
@@ -178,17 +168,7 @@ class _Item:
     old_external_id: str | None = None  # a move: the external id the record had before
 
 
-@dataclass(slots=True)
-class _Scope:
-    """A scope being listed in this run: which external ids were seen in it."""
-
-    scope_id: str
-    group_ids: frozenset[str]
-    whole_connector: bool
-    seen: set[str] = field(default_factory=set)
-
-
-class DataSourceEntitiesProcessor:
+class DataSourceEntitiesProcessor(SweepMixin):
     """Writes what a connector reports into the graph store, with its events, in transactions."""
 
     def __init__(
@@ -283,177 +263,6 @@ class DataSourceEntitiesProcessor:
 
     def _count(self) -> SyncStats:
         return self._tally if self._tally is not None else self.stats
-
-    # ---- mark and sweep --------------------------------------------------------------------------
-
-    def begin_scope(
-        self,
-        scope_id: str,
-        *,
-        record_group_ids: Iterable[str] | None = None,
-        whole_connector: bool = False,
-    ) -> None:
-        """Start listing a scope completely: from now on the processor notes which records (by
-        external id) are seen in it. A record is seen in the scope when it is handed in
-        (`on_new_records`, moves, content / metadata / permission updates) with its
-        `external_record_group_id` among the scope's record groups (by default just `scope_id`;
-        `record_group_ids` names others), or, with `whole_connector`, any record of this connector;
-        `mark_seen` notes items the connector did not hand in (unchanged ones it skipped), and a
-        failed item (`record_failure`) counts as seen. Beginning a scope again starts afresh."""
-        groups = frozenset(record_group_ids) if record_group_ids is not None else frozenset({scope_id})
-        self._scopes[scope_id] = _Scope(scope_id, groups, whole_connector)
-
-    def mark_seen(self, scope_id: str, external_ids: Iterable[str]) -> None:
-        """Note items as present in the source without handing them in. Ignored for a scope that
-        was not begun."""
-        scope = self._scopes.get(scope_id)
-        if scope is not None:
-            scope.seen.update(str(e) for e in external_ids)
-
-    def abandon_scope(self, scope_id: str) -> bool:
-        """Forget a scope whose listing did not finish: nothing of it will be swept."""
-        return self._scopes.pop(scope_id, None) is not None
-
-    @property
-    def open_scopes(self) -> list[str]:
-        return list(self._scopes)
-
-    def _mark_seen_record(self, record: Record) -> None:
-        if not self._scopes or record.connector_id != self.connector_id:
-            return
-        group = record.external_record_group_id
-        for scope in self._scopes.values():
-            if scope.whole_connector or (group is not None and group in scope.group_ids):
-                scope.seen.add(record.external_record_id)
-
-    async def complete_scope(self, scope_id: str) -> SweepResult:
-        """The connector listed the scope completely: delete its records that were not seen, with
-        `deleteRecord` events, in one transaction with everything buffered. Subject to the
-        mass-deletion brake: when the deletions would exceed `mass_deletion_threshold` of the
-        scope's records, nothing is deleted; the records are quarantined instead (marked on their
-        document, no events) until `confirm_quarantined_deletions` or `release_quarantine`. A
-        quarantined record is never deleted by a later sweep; one seen again loses its mark. A
-        scope that was never begun is not swept (`swept=False`)."""
-        scope = self._scopes.get(scope_id)
-        if scope is None:
-            self.logger.warning(
-                "connector %s: complete_scope(%r) for a scope that was not begun; nothing swept",
-                self.connector_id,
-                scope_id,
-            )
-            return SweepResult(scope_id=scope_id, swept=False)
-
-        def op(tx: Transaction) -> SweepResult:
-            members = self._scope_members(tx, scope)
-            result = SweepResult(scope_id=scope_id, total=len(members), seen=len(scope.seen))
-            unseen: dict[str, dict[str, Any]] = {}
-            released: list[dict[str, Any]] = []
-            for key, doc in members.items():
-                ext = str(doc.get("externalRecordId"))
-                if ext in scope.seen:
-                    if doc.get(QUARANTINED_AT):
-                        released.append(doc)
-                elif doc.get(QUARANTINED_AT):
-                    result.still_quarantined.append(ext)
-                else:
-                    unseen[key] = doc
-            if released:
-                tx.upsert_nodes(RECORDS, [_without_quarantine(d) for d in released])
-                result.released = sorted(str(d.get("externalRecordId")) for d in released)
-            gone = sorted(str(d.get("externalRecordId")) for d in unseen.values())
-            if (
-                len(unseen) > self.mass_deletion_threshold * len(members)
-                and len(unseen) > self.mass_deletion_min_count
-            ):
-                reason = (
-                    f"the listing of scope {scope_id!r} no longer had {len(unseen)} of its "
-                    f"{len(members)} records (more than {self.mass_deletion_threshold:.0%}); "
-                    "deletion waits for an administrator's confirmation"
-                )
-                now = now_ms()
-                tx.upsert_nodes(
-                    RECORDS,
-                    [
-                        {**d, QUARANTINED_AT: now, QUARANTINE_REASON: reason, QUARANTINE_SCOPE: scope_id}
-                        for d in unseen.values()
-                    ],
-                )
-                result.quarantined, result.braked = gone, True
-                self.logger.warning("connector %s: mass-deletion brake: %s", self.connector_id, reason)
-            elif unseen:
-                self._delete_records(tx, sorted(unseen))
-                result.deleted = gone
-            result.still_quarantined.sort()
-            return result
-
-        result = self._commit(op)
-        assert result is not None
-        self._scopes.pop(scope_id, None)
-        return result
-
-    def _scope_members(self, tx: Transaction, scope: _Scope) -> dict[str, dict[str, Any]]:
-        """key -> `records` document of the scope's records of this connector, placeholders aside."""
-        if scope.whole_connector:
-            docs = {str(d["_key"]): d for d in tx.find_nodes(RECORDS, connector_id=self.connector_id)}
-        else:
-            groups = tx.get_nodes_by_external_ids(RECORD_GROUPS, self.connector_id, sorted(scope.group_ids))
-            group_ids = sorted(f"{RECORD_GROUPS}/{d['_key']}" for d in groups.values())
-            sources = tx._edge_sources(BELONGS_TO, group_ids) if group_ids else set()
-            keys = sorted(n.split("/", 1)[1] for n in sources if n.startswith(f"{RECORDS}/"))
-            docs = tx.get_nodes(RECORDS, keys)
-        return {
-            k: d
-            for k, d in docs.items()
-            if d.get("connectorId") == self.connector_id and not d.get("isPlaceholder")
-        }
-
-    def _quarantined_docs(self, tx: Transaction, scope_id: str | None) -> list[dict[str, Any]]:
-        return [
-            d
-            for d in tx.find_nodes(RECORDS, connector_id=self.connector_id)
-            if d.get(QUARANTINED_AT) and (scope_id is None or d.get(QUARANTINE_SCOPE) == scope_id)
-        ]
-
-    async def get_quarantined(self, scope_id: str | None = None) -> list[dict[str, Any]]:
-        """The quarantined records of this connector (of one scope): external id, name, when, why."""
-        docs = self._read(lambda tx: self._quarantined_docs(tx, scope_id))
-        return sorted(
-            (
-                {
-                    "recordId": d["_key"],
-                    "externalRecordId": d.get("externalRecordId"),
-                    "recordName": d.get("recordName"),
-                    QUARANTINED_AT: d.get(QUARANTINED_AT),
-                    QUARANTINE_REASON: d.get(QUARANTINE_REASON),
-                    QUARANTINE_SCOPE: d.get(QUARANTINE_SCOPE),
-                }
-                for d in docs
-            ),
-            key=lambda e: str(e["externalRecordId"]),
-        )
-
-    async def confirm_quarantined_deletions(self, scope_id: str | None = None) -> list[str]:
-        """An administrator confirms: delete the quarantined records (of one scope, or all of this
-        connector's) with `deleteRecord` events. Returns their external ids."""
-
-        def op(tx: Transaction) -> list[str]:
-            docs = self._quarantined_docs(tx, scope_id)
-            self._delete_records(tx, [str(d["_key"]) for d in docs])
-            return sorted(str(d.get("externalRecordId")) for d in docs)
-
-        return self._commit(op) or []
-
-    async def release_quarantine(self, scope_id: str | None = None) -> list[str]:
-        """The records come back: clear the quarantine mark (of one scope, or all). No events: they
-        were never deleted. Returns their external ids."""
-
-        def op(tx: Transaction) -> list[str]:
-            docs = self._quarantined_docs(tx, scope_id)
-            if docs:
-                tx.upsert_nodes(RECORDS, [_without_quarantine(d) for d in docs])
-            return sorted(str(d.get("externalRecordId")) for d in docs)
-
-        return self._commit(op) or []
 
     # ---- buffering and transactions --------------------------------------------------------------
 
@@ -1503,221 +1312,3 @@ class DataSourceEntitiesProcessor:
         if events:
             tx.append_events(RECORD_EVENTS, events)
         return deleted
-
-
-# ---- helpers -------------------------------------------------------------------------------------
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:MAX_REASON_CHARS]
-
-
-_GROUP_KINDS = (EntityType.GROUP, EntityType.TEAM, EntityType.ROLE)
-
-
-def _item_problem(record: Any, permissions: Any) -> str | None:
-    """What is wrong with a handed-in record and its permissions, in words; None when nothing
-    (cheap checks, run on every record)."""
-    if not isinstance(record, Record):
-        return f"not a Record but {type(record).__name__}"
-    ext = record.external_record_id
-    if not isinstance(ext, str) or not ext.strip():
-        return "the record has no external record id"
-    if permissions is None:
-        return None
-    if not isinstance(permissions, list | tuple):
-        return f"permissions must be a list, not {type(permissions).__name__}"
-    for n, p in enumerate(permissions, 1):
-        if not isinstance(p, Permission):
-            return f"permission #{n} is not a Permission but {type(p).__name__}"
-        if p.entity_type == EntityType.USER and not (p.email or p.external_id):
-            return f"permission #{n} (USER, {p.type.value}) names neither an email nor an external id"
-        if p.entity_type in _GROUP_KINDS and not (p.external_id or p.email):
-            return f"permission #{n} ({p.entity_type.value}, {p.type.value}) names no external id"
-    return None
-
-
-def _write_problem(record: Record) -> str | None:
-    """Whether the record can be turned into what the store and the event get (the expensive
-    checks, run only to find the culprit of a failed flush)."""
-    try:
-        base, type_doc = record.to_documents()
-        codec.dumps(base)
-        if type_doc is not None:
-            codec.dumps(type_doc)
-        record.__pydantic_serializer__.to_json(record, by_alias=True)
-        codec.dumps(record.to_kafka_record())
-        if record.parent_external_record_id and record.parent_external_record_id != record.external_record_id:
-            _placeholder_parent(record)
-    except Exception as exc:
-        return f"the record cannot be written: {_describe(exc)}"
-    return None
-
-
-def _without_quarantine(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k not in QUARANTINE_FIELDS}
-
-
-def _value(v: Any) -> Any:
-    return getattr(v, "value", v)
-
-
-def _email_of(p: Permission) -> str | None:
-    for candidate in (p.email, p.external_id):
-        if candidate and "@" in candidate:
-            return candidate.strip().lower()
-    return None
-
-
-def _content_changed(record: Record, old: Record) -> bool:
-    """Whether the source says the content changed: the revision, else the content hash, else the
-    source's modification time."""
-    if record.external_revision_id is not None or old.external_revision_id is not None:
-        return record.external_revision_id != old.external_revision_id
-    if record.md5_hash is not None and old.md5_hash is not None:
-        return record.md5_hash != old.md5_hash
-    return record.source_updated_at is not None and record.source_updated_at != old.source_updated_at
-
-
-def _placeholder_parent(child: Record) -> Record:
-    """A stub for a parent that has not synced yet (reference §3.2); its type is the child's
-    `parent_record_type`, else the child's own type."""
-    parent_type = child.parent_record_type or child.record_type
-    cls = RECORD_CLASS_BY_TYPE.get(parent_type, Record)
-    ext = child.parent_external_record_id or ""
-    fields: dict[str, Any] = {
-        "org_id": child.org_id,
-        "record_name": ext,
-        "record_type": parent_type,
-        "external_record_id": ext,
-        "version": 0,
-        "origin": OriginTypes.CONNECTOR,
-        "connector_name": child.connector_name,
-        "connector_id": child.connector_id,
-        "mime_type": MimeTypes.UNKNOWN,
-        "source_created_at": 0,
-        "source_updated_at": 0,
-        "is_placeholder": True,
-        "external_record_group_id": child.external_record_group_id,
-        "record_group_type": child.record_group_type,
-        "record_group_id": child.record_group_id,
-        "indexing_status": ProgressStatus.NOT_STARTED,
-    }
-    if cls is FileRecord:
-        fields.update(is_file=False, mime_type=MimeTypes.FOLDER, size_in_bytes=0, weburl="")
-    elif cls is LinkRecord:
-        fields.update(url=ext)
-    return cls(**fields)
-
-
-def _delete_payload(r: Record) -> dict[str, Any]:
-    """reference §6.2 `deleteRecord` payload."""
-    return {
-        "orgId": r.org_id,
-        "recordId": r.id,
-        "version": r.version,
-        "extension": getattr(r, "extension", None),
-        "mimeType": _value(r.mime_type),
-        "summaryDocumentId": None,
-        "virtualRecordId": r.virtual_record_id,
-        "connectorName": _value(r.connector_name),
-        "origin": r.origin.value,
-    }
-
-
-def _to_collection(collection: str) -> Callable[[dict[str, Any]], bool]:
-    prefix = collection + "/"
-    return lambda e: str(e["_to"]).startswith(prefix)
-
-
-def _outbound(
-    tx: Transaction, collection: str, from_ids: Sequence[str], keep: Callable[[dict[str, Any]], bool]
-) -> list[dict[str, Any]]:
-    if not from_ids:
-        return []
-    return [e for e in tx._select_edges(collection, list(from_ids), None, None) if keep(e)]
-
-
-def _edge_key(collection: str, edge: dict[str, Any]) -> tuple[str, str, str]:
-    return str(edge["_from"]), str(edge["_to"]), edge_kind(collection, edge)
-
-
-def _content(doc: dict[str, Any], ignore: frozenset[str]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k not in ignore and k not in ("_key", "_id", "_rev")}
-
-
-def _write_edge_diff(
-    tx: Transaction,
-    collection: str,
-    desired: Sequence[dict[str, Any]],
-    existing: Sequence[dict[str, Any]],
-    *,
-    delete_missing: bool,
-) -> None:
-    """Write the desired edges that differ from the existing ones (timestamps aside); with
-    `delete_missing`, delete the existing edges that are not desired."""
-    have = {_edge_key(collection, e): e for e in existing}
-    want: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for edge in desired:
-        want[_edge_key(collection, edge)] = edge
-    now = now_ms()
-    writes = []
-    for key, edge in want.items():
-        old = have.get(key)
-        if old is not None and _content(old, EDGE_TIMESTAMPS) == _content(edge, EDGE_TIMESTAMPS):
-            continue
-        created = old.get("createdAtTimestamp", now) if old is not None else now
-        writes.append({**edge, "createdAtTimestamp": created, "updatedAtTimestamp": now})
-    if writes:
-        tx.upsert_edges(collection, writes)
-    if delete_missing:
-        for from_id, to_id, kind in sorted(have.keys() - want.keys()):
-            tx.delete_edges(collection, from_id=from_id, to_id=to_id, kind=kind)
-
-
-def _reconcile(
-    tx: Transaction, collection: str, desired: Sequence[dict[str, Any]], existing: Sequence[dict[str, Any]]
-) -> None:
-    _write_edge_diff(tx, collection, desired, existing, delete_missing=True)
-
-
-def _upsert_identity_nodes(
-    tx: Transaction, collection: str, ext_field: str, docs: list[dict[str, Any]]
-) -> dict[tuple[str, str], str]:
-    """Upsert nodes identified by (connectorId, `ext_field`): an existing node keeps its key and
-    creation time, and is rewritten only if its content (timestamps aside) changed. A placeholder
-    taken over by the real node loses its `isPlaceholder` flag with the rewrite."""
-    keys: dict[tuple[str, str], str] = {}
-    by_connector: dict[str, list[dict[str, Any]]] = {}
-    for doc in docs:
-        by_connector.setdefault(str(doc.get("connectorId") or ""), []).append(doc)
-    writes = []
-    now = now_ms()
-    for connector_id, group in by_connector.items():
-        found = tx.get_nodes_by_external_ids(collection, connector_id, [str(d[ext_field]) for d in group])
-        for doc in group:
-            ext = str(doc[ext_field])
-            ident = (connector_id, ext)
-            if ident in keys:  # the same node twice in one call: the last one wins
-                doc["_key"] = keys[ident]
-            stored = found.get(ext)
-            if stored is not None:
-                doc["_key"] = stored["_key"]
-                doc["createdAtTimestamp"] = stored.get("createdAtTimestamp", doc.get("createdAtTimestamp"))
-                if _content(stored, NODE_TIMESTAMPS) == _content(doc, NODE_TIMESTAMPS):
-                    keys[ident] = str(stored["_key"])
-                    continue
-                doc["updatedAtTimestamp"] = now
-            keys[ident] = str(doc["_key"])
-            writes.append(doc)
-    if writes:
-        tx.upsert_nodes(collection, list({d["_key"]: d for d in writes}.values()))
-    return keys
-
-
-def _delete_identity(tx: Transaction, collection: str, connector_id: str, external_id: str) -> bool:
-    """Delete the node with this identity and every edge touching it; True also when it is absent."""
-    doc = tx.get_node_by_external_id(collection, connector_id, external_id)
-    if doc is not None:
-        tx.delete_nodes(collection, [str(doc["_key"])])
-    return True
