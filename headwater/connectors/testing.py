@@ -177,11 +177,11 @@ def snapshot(store: GraphStore) -> Snapshot:
         for collection in sorted(EDGE_COLLECTIONS):
             snap.edges[collection] = {
                 (str(e["_from"]), str(e["_to"]), edge_kind(collection, e)): e
-                for e in tx._select_edges(collection, None, None, None)
+                for e in tx.get_edges(collection)
             }
         for topic in TOPICS:
             snap.events[topic] = sum(
-                len(tx._read_events(topic, partition, -1, 10_000_000)) for partition in range(PARTITIONS)
+                len(tx.read_events(topic, partition, -1, 10_000_000)) for partition in range(PARTITIONS)
             )
     return snap
 
@@ -191,7 +191,7 @@ def record_events(store: GraphStore) -> list[tuple[str, dict[str, Any]]]:
     found: list[tuple[str, dict[str, Any]]] = []
     with store.read() as tx:
         for partition in range(PARTITIONS):
-            for e in tx._read_events("record-events", partition, -1, 10_000_000):
+            for e in tx.read_events("record-events", partition, -1, 10_000_000):
                 found.append((str(e.event.get("eventType")), dict(e.event.get("payload") or {})))
     return found
 
@@ -443,8 +443,8 @@ async def check_deletes_propagate(
         if record.type_collection and tx.get_node(record.type_collection, key) is not None:
             problems.append(f"its {record.type_collection} document is still in the store")
         for collection in sorted(EDGE_COLLECTIONS):
-            touching = tx._select_edges(collection, [node_id], None, None) + tx._select_edges(
-                collection, None, [node_id], None
+            touching = tx.get_edges(collection, from_ids=[node_id]) + tx.get_edges(
+                collection, to_ids=[node_id]
             )
             if touching:
                 problems.append(f"{len(touching)} {collection} edge(s) still touch it")
@@ -470,10 +470,10 @@ async def check_every_record_has_a_permission_decision(store: GraphStore, connec
             frontier = {node}
             decided = False
             while frontier and not decided:
-                if tx._edge_sources("permissions", sorted(frontier)):
+                if tx.edge_sources("permissions", sorted(frontier)):
                     decided = True
                     break
-                frontier = tx._edge_targets("inheritPermissions", sorted(frontier)) - reached
+                frontier = tx.edge_targets("inheritPermissions", sorted(frontier)) - reached
                 reached |= frontier
             if not decided:
                 undecided.append(f"{doc.get('externalRecordId')} ({doc.get('recordName')})")

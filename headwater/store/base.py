@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +20,7 @@ from zlib import crc32
 
 from headwater.models.entities import Record, record_from_documents
 from headwater.store import codec
-from headwater.store.schema import EDGE_KIND_FIELDS, PARTITIONS, TOPICS, edge_kind, identity_of
+from headwater.store.schema import PARTITIONS, TOPICS, edge_kind, identity_of
 
 
 @dataclass(slots=True)
@@ -87,14 +87,16 @@ class Transaction(ABC):
 
     @abstractmethod
     def _write_nodes(self, collection: str, rows: Sequence[NodeRow]) -> None:
-        """Insert or replace these nodes."""
+        """Insert or replace these nodes. Keys are unique within `rows` (the callers collapse
+        duplicates, the last one winning), so one bulk statement may write them all."""
 
     @abstractmethod
     def _delete_nodes(self, collection: str, keys: Sequence[str]) -> int: ...
 
     @abstractmethod
     def _write_edges(self, collection: str, rows: Sequence[EdgeRow]) -> int:
-        """Insert or update these edges, leaving identical ones untouched; returns how many changed."""
+        """Insert or update these edges, leaving identical ones untouched; returns how many changed.
+        (from, to, kind) is unique within `rows`."""
 
     @abstractmethod
     def _select_edges(
@@ -222,18 +224,10 @@ class Transaction(ABC):
     def upsert_edges(self, collection: str, edges: Iterable[dict[str, Any]]) -> int:
         """Insert or update edges (each with `_from` and `_to`); one edge per (from, to, kind).
         Returns how many were inserted or changed."""
-        # the hot path of every sync: _edge_row inlined
-        kind_field = EDGE_KIND_FIELDS.get(collection)
-        dumps = codec.dumps
         rows: dict[tuple[str, str, str], EdgeRow] = {}
         for edge in edges:
-            rest = dict(edge)
-            from_id = rest.pop("_from", None)
-            to_id = rest.pop("_to", None)
-            if from_id is None or to_id is None:
-                raise ValueError(f"a {collection} edge needs `_from` and `_to`: {edge!r:.200}")
-            kind = str(rest.get(kind_field) or "") if kind_field else ""
-            rows[(from_id, to_id, kind)] = EdgeRow(str(from_id), str(to_id), kind, dumps(rest))
+            row = _edge_row(collection, edge)
+            rows[(row.from_id, row.to_id, row.kind)] = row
         return self._write_edges(collection, list(rows.values())) if rows else 0
 
     def get_edges(
@@ -243,13 +237,29 @@ class Transaction(ABC):
         from_id: str | None = None,
         to_id: str | None = None,
         kind: str | None = None,
+        from_ids: Sequence[str] | None = None,
+        to_ids: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
+        """Edges of a collection, by one end or by lists of ends (one query for a whole batch);
+        with no end given, every edge of the collection."""
+        if from_id is not None:
+            from_ids = [*(from_ids or ()), from_id]
+        if to_id is not None:
+            to_ids = [*(to_ids or ()), to_id]
         return self._select_edges(
             collection,
-            [from_id] if from_id is not None else None,
-            [to_id] if to_id is not None else None,
+            list(from_ids) if from_ids is not None else None,
+            list(to_ids) if to_ids is not None else None,
             kind,
         )
+
+    def edge_targets(self, collection: str, from_ids: Sequence[str]) -> set[str]:
+        """The node ids that edges of `collection` from any of `from_ids` point to."""
+        return self._edge_targets(collection, list(from_ids))
+
+    def edge_sources(self, collection: str, to_ids: Sequence[str]) -> set[str]:
+        """The node ids whose edges of `collection` point to any of `to_ids`."""
+        return self._edge_sources(collection, list(to_ids))
 
     def delete_edges(
         self,
@@ -333,7 +343,7 @@ class Transaction(ABC):
 
     def get_records(self, keys: Sequence[str]) -> dict[str, Record]:
         bases = self._select_docs("records", list(keys))
-        return self._typed(bases)
+        return self.records_from_documents(bases)
 
     def get_record_by_external_id(self, connector_id: str, external_id: str) -> Record | None:
         return self.get_records_by_external_ids(connector_id, [external_id]).get(external_id)
@@ -343,7 +353,7 @@ class Transaction(ABC):
     ) -> dict[str, Record]:
         """external id -> record, for one connector instance."""
         bases = self.get_nodes_by_external_ids("records", connector_id, external_ids)
-        typed = self._typed({doc["_key"]: doc for doc in bases.values()})
+        typed = self.records_from_documents({doc["_key"]: doc for doc in bases.values()})
         return {ext: typed[doc["_key"]] for ext, doc in bases.items()}
 
     def delete_records(self, keys: Sequence[str]) -> int:
@@ -359,7 +369,9 @@ class Transaction(ABC):
             self._delete_nodes(collection, type_keys)
         return self.delete_nodes("records", list(docs))
 
-    def _typed(self, bases: dict[str, dict[str, Any]]) -> dict[str, Record]:
+    def records_from_documents(self, bases: dict[str, dict[str, Any]]) -> dict[str, Record]:
+        """Typed records from their `records` documents (key -> document), type documents read in
+        one query per type collection."""
         if not bases:
             return {}
         type_ids: dict[str, list[str]] = {}
@@ -390,6 +402,13 @@ class Transaction(ABC):
             by_partition.setdefault(partition_for(key), []).append((key, codec.dumps(envelope)))
         for partition, rows in sorted(by_partition.items()):
             self._append_events(topic, partition, rows)
+
+    def read_events(
+        self, topic: str, partition: int, after_offset: int = -1, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """Events of one partition after an offset, in order (consumers normally read through
+        `headwater.events`, which tracks offsets; this is the raw view, for tools and tests)."""
+        return self._read_events(topic, partition, after_offset, limit)
 
     # ---- permission traversals ------------------------------------------------------------------
 
@@ -497,8 +516,3 @@ def edge_document(from_id: str, to_id: str, doc: str) -> dict[str, Any]:
     edge: dict[str, Any] = {"_from": from_id, "_to": to_id}
     edge.update(codec.loads(doc))
     return edge
-
-
-def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

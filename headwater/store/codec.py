@@ -20,10 +20,6 @@ def loads(text: str | bytes) -> Any:
     return orjson.loads(text)
 
 
-def digest(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
-
-
 def digest_bytes(raw: bytes) -> str:
     return hashlib.blake2b(raw, digest_size=12).hexdigest()
 

@@ -122,13 +122,6 @@ def _unique(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _last_wins(rows: Sequence[Any], key: Any) -> list[Any]:
-    """Rows with duplicate keys collapsed to the last one, as successive upserts would leave them
-    (one `INSERT ... ON CONFLICT DO UPDATE` statement may not touch a row twice)."""
-    unique = {key(r): r for r in rows}
-    return list(unique.values()) if len(unique) != len(rows) else list(rows)
-
-
 class PostgresTransaction(Transaction):
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
@@ -194,7 +187,6 @@ class PostgresTransaction(Transaction):
         return [codec.loads(doc) for (doc,) in self._rows(query, params)]
 
     def _write_nodes(self, collection: str, rows: Sequence[NodeRow]) -> None:
-        rows = _last_wins(rows, lambda r: r.key)
         if len(rows) > COPY_THRESHOLD:
             self.cur.execute(_STAGE_NODES)
             self.cur.execute("TRUNCATE hw_stage_nodes")
@@ -224,7 +216,6 @@ class PostgresTransaction(Transaction):
     # -- edges --
 
     def _write_edges(self, collection: str, rows: Sequence[EdgeRow]) -> int:
-        rows = _last_wins(rows, lambda r: (r.from_id, r.to_id, r.kind))
         if not rows:
             return 0
         if len(rows) > COPY_THRESHOLD:

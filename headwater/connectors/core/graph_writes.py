@@ -195,7 +195,7 @@ def _outbound(
 ) -> list[dict[str, Any]]:
     if not from_ids:
         return []
-    return [e for e in tx._select_edges(collection, list(from_ids), None, None) if keep(e)]
+    return [e for e in tx.get_edges(collection, from_ids=list(from_ids)) if keep(e)]
 
 
 def _edge_key(collection: str, edge: dict[str, Any]) -> tuple[str, str, str]:

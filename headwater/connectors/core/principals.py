@@ -61,7 +61,7 @@ class PrincipalsMixin:
             return
         desired_by_target = self._permission_edges(tx, grants)
         desired = [e for edges in desired_by_target.values() for e in edges]
-        existing = tx._select_edges(PERMISSIONS, None, list(desired_by_target), None)
+        existing = tx.get_edges(PERMISSIONS, to_ids=list(desired_by_target))
         _reconcile(tx, PERMISSIONS, desired, existing)
 
     def _permission_edges(
@@ -228,9 +228,7 @@ class PrincipalsMixin:
             _outbound(tx, BELONGS_TO, sources, _to_collection("organizations")),
             delete_missing=False,
         )
-        existing_app = (
-            tx._select_edges(USER_APP, [e["_from"] for e in app_edges], None, None) if app_edges else []
-        )
+        existing_app = tx.get_edges(USER_APP, from_ids=[e["_from"] for e in app_edges]) if app_edges else []
         present = {(e["_from"], e["_to"]) for e in existing_app}
         missing = [e for e in app_edges if (e["_from"], e["_to"]) not in present]
         if missing:
@@ -278,7 +276,7 @@ class PrincipalsMixin:
                     key = nested_keys[m.connector_id or self.connector_id][m.source_user_group_id]
                     desired.append({"_from": f"{GROUPS}/{key}", "_to": target})
         existing = [
-            e for e in tx._select_edges(BELONGS_TO, None, targets, None)
+            e for e in tx.get_edges(BELONGS_TO, to_ids=targets)
             if e["_from"].startswith((f"{USERS}/", f"{GROUPS}/"))
         ]  # fmt: skip
         _reconcile(tx, BELONGS_TO, desired, existing)
@@ -339,6 +337,6 @@ class PrincipalsMixin:
                     inherit.append({"_from": me, "_to": f"{RECORD_GROUPS}/{parent_key}"})
             elif g.connector_id:
                 belongs.append({"_from": me, "_to": f"apps/{g.connector_id}"})
-        _reconcile(tx, BELONGS_TO, belongs, tx._select_edges(BELONGS_TO, sources, None, None))
+        _reconcile(tx, BELONGS_TO, belongs, tx.get_edges(BELONGS_TO, from_ids=sources))
         _reconcile(tx, INHERIT, inherit, _outbound(tx, INHERIT, sources, _to_collection(RECORD_GROUPS)))
         self._replace_permissions(tx, [(f"{RECORD_GROUPS}/{g.id}", list(p or [])) for g, p in entries])

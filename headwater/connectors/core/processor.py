@@ -446,7 +446,7 @@ class DataSourceEntitiesProcessor(SweepMixin, RecordWritesMixin, PrincipalsMixin
             found = set(roots)
             frontier = [f"{RECORDS}/{k}" for k in roots]
             while frontier:
-                edges = tx._select_edges(RELATIONS, frontier, None, None)
+                edges = tx.get_edges(RELATIONS, from_ids=frontier)
                 child_keys = [
                     e["_to"].split("/", 1)[1]
                     for e in edges
@@ -505,7 +505,7 @@ class DataSourceEntitiesProcessor(SweepMixin, RecordWritesMixin, PrincipalsMixin
             key = stored.id if stored is not None else record.id
             target = f"{RECORDS}/{key}"
             desired = self._permission_edges(tx, [(target, permissions)])[target]
-            existing = tx._select_edges(PERMISSIONS, None, [target], None)
+            existing = tx.get_edges(PERMISSIONS, to_ids=[target])
             _write_edge_diff(tx, PERMISSIONS, desired, existing, delete_missing=False)
 
         self._commit(op)
@@ -621,7 +621,7 @@ class DataSourceEntitiesProcessor(SweepMixin, RecordWritesMixin, PrincipalsMixin
         connector_id = connector_id or self.connector_id
 
         def fn(tx: Transaction) -> list[AppUser]:
-            edges = tx._select_edges(USER_APP, None, [f"apps/{connector_id}"], None)
+            edges = tx.get_edges(USER_APP, to_ids=[f"apps/{connector_id}"])
             source_ids = {e["_from"].split("/", 1)[1]: e.get("sourceUserId") for e in edges}
             docs = tx.get_nodes(USERS, list(source_ids))
             return [
@@ -654,7 +654,7 @@ class DataSourceEntitiesProcessor(SweepMixin, RecordWritesMixin, PrincipalsMixin
             parent = tx.get_record_by_external_id(connector_id, parent_external_record_id)
             keys: set[str] = set()
             if parent is not None:
-                for e in tx._select_edges(RELATIONS, [f"{RECORDS}/{parent.id}"], None, None):
+                for e in tx.get_edges(RELATIONS, from_ids=[f"{RECORDS}/{parent.id}"]):
                     if e.get("relationshipType") in CONTAINMENT and e["_to"].startswith(f"{RECORDS}/"):
                         keys.add(e["_to"].split("/", 1)[1])
             # children whose edge is missing (written before their parent existed): by document field

@@ -160,7 +160,7 @@ class RecordWritesMixin:
         quarantined: set[str] = set()
         for connector_id, ext_ids in wanted.items():
             bases = tx.get_nodes_by_external_ids(RECORDS, connector_id, sorted(ext_ids))
-            typed = tx._typed({str(doc["_key"]): doc for doc in bases.values()})
+            typed = tx.records_from_documents({str(doc["_key"]): doc for doc in bases.values()})
             for ext, doc in bases.items():
                 found[(connector_id, ext)] = typed[str(doc["_key"])]
                 if doc.get(QUARANTINED_AT):
@@ -350,8 +350,6 @@ class RecordWritesMixin:
             if r.id in parents
         ]
         existing = [
-            e
-            for e in tx._select_edges(RELATIONS, None, ids, None)
-            if e.get("relationshipType") in CONTAINMENT
+            e for e in tx.get_edges(RELATIONS, to_ids=ids) if e.get("relationshipType") in CONTAINMENT
         ]
         _reconcile(tx, RELATIONS, desired, existing)

@@ -174,7 +174,7 @@ class SweepMixin:
         else:
             groups = tx.get_nodes_by_external_ids(RECORD_GROUPS, self.connector_id, sorted(scope.group_ids))
             group_ids = sorted(f"{RECORD_GROUPS}/{d['_key']}" for d in groups.values())
-            sources = tx._edge_sources(BELONGS_TO, group_ids) if group_ids else set()
+            sources = tx.edge_sources(BELONGS_TO, group_ids) if group_ids else set()
             keys = sorted(n.split("/", 1)[1] for n in sources if n.startswith(f"{RECORDS}/"))
             docs = tx.get_nodes(RECORDS, keys)
         return {

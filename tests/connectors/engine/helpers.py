@@ -184,7 +184,7 @@ def events(store: GraphStore, topic: str = "record-events") -> list[tuple[str, d
     found = []
     with store.read() as tx:
         for partition in range(PARTITIONS):
-            found.extend(tx._read_events(topic, partition, -1, 1_000_000))
+            found.extend(tx.read_events(topic, partition, -1, 1_000_000))
     found.sort(key=lambda e: (e.event.get("timestamp", 0), e.partition, e.offset))
     return [(e.event["eventType"], e.event["payload"]) for e in found]
 
@@ -204,7 +204,7 @@ def permission_triples(store: GraphStore, connector_id: str) -> set[tuple[str, s
     recs = {f"records/{d['_key']}": ext for ext, d in records_by_ext(store, connector_id).items()}
     out = set()
     with store.read() as tx:
-        for e in tx._select_edges("permissions", None, None, None):
+        for e in tx.get_edges("permissions"):
             if e["_to"] not in recs:
                 continue
             coll, key = e["_from"].split("/", 1)

@@ -116,7 +116,7 @@ def test_sigkill_at_random_points_then_restart_loses_and_duplicates_nothing(
     with store.read() as tx:
         assert len(tx.find_nodes("records", connector_id=CID)) == TOTAL
         assert len(tx.find_nodes("files")) == TOTAL
-        assert len(tx._select_edges("isOfType", None, None, None)) == TOTAL
+        assert len(tx.get_edges("isOfType")) == TOTAL
         assert tx.find_nodes("syncLeases") == []
     assert permission_triples(store, CID) == {(synth_email(i), synth_ext(i), "READER") for i in range(TOTAL)}
     with store.read() as tx:

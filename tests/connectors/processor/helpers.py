@@ -85,25 +85,25 @@ def events(store: GraphStore, topic: str = "record-events") -> list[tuple[str, d
     found = []
     with store.read() as tx:
         for partition in range(PARTITIONS):
-            found.extend(tx._read_events(topic, partition, -1, 100_000))
+            found.extend(tx.read_events(topic, partition, -1, 100_000))
     return [(e.event["eventType"], e.event["payload"]) for e in found]
 
 
 def edges(store: GraphStore, collection: str) -> set[tuple[str, str]]:
     with store.read() as tx:
-        return {(e["_from"], e["_to"]) for e in tx._select_edges(collection, None, None, None)}
+        return {(e["_from"], e["_to"]) for e in tx.get_edges(collection)}
 
 
 def edge_docs(store: GraphStore, collection: str) -> list[dict[str, Any]]:
     with store.read() as tx:
-        return tx._select_edges(collection, None, None, None)
+        return tx.get_edges(collection)
 
 
 def snapshot(store: GraphStore) -> dict[str, Any]:
     """Every node document and edge document the processor writes, plus the number of events."""
     with store.read() as tx:
         nodes = {c: tx.find_nodes(c) for c in NODE_COLLECTIONS}
-        all_edges = {c: tx._select_edges(c, None, None, None) for c in EDGE_COLLECTIONS}
+        all_edges = {c: tx.get_edges(c) for c in EDGE_COLLECTIONS}
     return {"nodes": nodes, "edges": all_edges, "events": len(events(store))}
 
 
