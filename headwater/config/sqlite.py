@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from headwater.config.base import ConfigStore
 from headwater.config.crypto import SecretBox
+from headwater.models.timeutil import now_ms
 from headwater.sqlite_files import open_sqlite, sqlite_path_from_url
 
 SCHEMA = """
@@ -71,7 +71,7 @@ class SqliteConfigStore(ConfigStore):
             conn.execute(
                 "INSERT INTO config_kv (key, value, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (key, token, int(time.time() * 1000)),
+                (key, token, now_ms()),
             )
 
         await self._run(op)

@@ -30,6 +30,11 @@ DOCUMENT_KEY_OVERRIDES = {
 }
 
 
+def plain(value: Any) -> Any:
+    """An enum member's value; anything else as it is (connector names may be enums or strings)."""
+    return getattr(value, "value", value)
+
+
 def document_key(field_name: str) -> str:
     override = DOCUMENT_KEY_OVERRIDES.get(field_name)
     if override is not None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import os
-import time
 import uuid
 from typing import Any, ClassVar
 
@@ -27,7 +26,7 @@ from headwater.models.constants import (
     RecordType,
     Status,
 )
-from headwater.models.documents import Document
+from headwater.models.documents import Document, plain
 from headwater.models.timeutil import now_ms
 
 
@@ -37,7 +36,7 @@ def new_id() -> str:
     Keys made one after the other sort together, so a sync's inserts land at the right edge of
     every B-tree keyed by record id instead of all over it; random v4 keys made large syncs slow
     down as the store grew (each commit dirtied pages across the whole index)."""
-    ms = time.time_ns() // 1_000_000
+    ms = now_ms()
     rand = int.from_bytes(os.urandom(10), "big")
     value = (
         (ms & ((1 << 48) - 1)) << 80
@@ -137,9 +136,9 @@ class Record(Document):
             "parentExternalRecordId": self.parent_external_record_id,
             "version": self.version,
             "origin": self.origin.value,
-            "connectorName": _value(self.connector_name),
+            "connectorName": plain(self.connector_name),
             "connectorId": self.connector_id,
-            "mimeType": _value(self.mime_type),
+            "mimeType": plain(self.mime_type),
             "webUrl": self.weburl,
             "createdAtTimestamp": self.created_at,
             "updatedAtTimestamp": self.updated_at,
@@ -156,10 +155,6 @@ def _document_keys(cls: type[Record]) -> tuple[tuple[str, ...], tuple[str, ...]]
     base = tuple(fields[n].alias or n for n in Record.model_fields)
     own = tuple(fields[n].alias or n for n in fields if n not in Record.model_fields)
     return base, own
-
-
-def _value(v: Any) -> Any:
-    return getattr(v, "value", v)
 
 
 class FileRecord(Record):

@@ -10,7 +10,6 @@ Node ids in edges are `collection/key` strings, as in the playbook's graph (`rec
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -19,6 +18,7 @@ from typing import Any
 from zlib import crc32
 
 from headwater.models.entities import Record, record_from_documents
+from headwater.models.timeutil import now_ms
 from headwater.store import codec
 from headwater.store.schema import PARTITIONS, TOPICS, edge_kind, identity_of
 
@@ -395,7 +395,7 @@ class Transaction(ABC):
         become visible to consumers exactly when the data they describe does."""
         if topic not in TOPICS:
             raise ValueError(f"unknown topic {topic!r}; topics are {', '.join(TOPICS)}")
-        now = int(time.time() * 1000)
+        now = now_ms()
         by_partition: dict[int, list[tuple[str, str]]] = {}
         for key, event_type, payload in events:
             envelope = {"eventType": event_type, "payload": payload, "timestamp": now}

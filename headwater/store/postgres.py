@@ -33,7 +33,6 @@ Choices, measured on PostgreSQL 15 with 100k FileRecords + 300k permission edges
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -43,6 +42,7 @@ from psycopg import sql
 
 from headwater.errors import BackendUnavailableError
 from headwater.models.constants import EDGE_COLLECTIONS
+from headwater.models.timeutil import now_ms
 from headwater.postgres_url import parse_postgres_url
 from headwater.store import codec
 from headwater.store.base import EdgeRow, GraphStore, NodeRow, StoredEvent, Transaction, edge_document
@@ -373,7 +373,7 @@ class PostgresTransaction(Transaction):
         )
 
     def _claim_partitions(self, group: str, topic: str, member: str, wanted: int, lease_ms: int) -> list[int]:
-        now = int(time.time() * 1000)
+        now = now_ms()
         self.cur.executemany(
             "INSERT INTO consumer_leases (grp, topic, partition, member, expires_at)"
             " VALUES (%s, %s, %s, NULL, 0) ON CONFLICT (grp, topic, partition) DO NOTHING",
@@ -426,7 +426,7 @@ class PostgresTransaction(Transaction):
         self._run("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
 
     def _live_members(self, group: str, topic: str) -> int:
-        now = int(time.time() * 1000)
+        now = now_ms()
         ((count,),) = self._rows(
             "SELECT count(DISTINCT member) FROM consumer_leases"
             " WHERE grp = %s AND topic = %s AND member IS NOT NULL AND expires_at >= %s",

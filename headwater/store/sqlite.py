@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from headwater.models.constants import EDGE_COLLECTIONS
+from headwater.models.timeutil import now_ms
 from headwater.sqlite_files import open_sqlite, sqlite_path_from_url
 from headwater.store import codec
 from headwater.store.base import EdgeRow, GraphStore, NodeRow, StoredEvent, Transaction, edge_document
@@ -263,7 +263,7 @@ class SqliteTransaction(Transaction):
         )
 
     def _claim_partitions(self, group: str, topic: str, member: str, wanted: int, lease_ms: int) -> list[int]:
-        now = int(time.time() * 1000)
+        now = now_ms()
         self.conn.executemany(
             "INSERT OR IGNORE INTO consumer_leases (grp, topic, partition, member, expires_at)"
             " VALUES (?, ?, ?, NULL, 0)",
@@ -318,7 +318,7 @@ class SqliteTransaction(Transaction):
         return None
 
     def _live_members(self, group: str, topic: str) -> int:
-        now = int(time.time() * 1000)
+        now = now_ms()
         (count,) = self.conn.execute(
             "SELECT count(DISTINCT member) FROM consumer_leases"
             " WHERE grp = ? AND topic = ? AND member IS NOT NULL AND expires_at >= ?",

@@ -13,6 +13,7 @@ from headwater.models.constants import (
     ProgressStatus,
     RecordRelations,
 )
+from headwater.models.documents import plain
 from headwater.models.entities import (
     RECORD_CLASS_BY_TYPE,
     FileRecord,
@@ -118,10 +119,6 @@ def _without_quarantine(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in QUARANTINE_FIELDS}
 
 
-def _value(v: Any) -> Any:
-    return getattr(v, "value", v)
-
-
 def _email_of(p: Permission) -> str | None:
     for candidate in (p.email, p.external_id):
         if candidate and "@" in candidate:
@@ -177,10 +174,10 @@ def _delete_payload(r: Record) -> dict[str, Any]:
         "recordId": r.id,
         "version": r.version,
         "extension": getattr(r, "extension", None),
-        "mimeType": _value(r.mime_type),
+        "mimeType": plain(r.mime_type),
         "summaryDocumentId": None,
         "virtualRecordId": r.virtual_record_id,
-        "connectorName": _value(r.connector_name),
+        "connectorName": plain(r.connector_name),
         "origin": r.origin.value,
     }
 

@@ -29,12 +29,12 @@ from headwater.connectors.core.graph_writes import (
     _reconcile,
     _to_collection,
     _upsert_identity_nodes,
-    _value,
     _write_edge_diff,
 )
 from headwater.models.constants import (
     Connectors,
 )
+from headwater.models.documents import plain
 from headwater.models.entities import (
     AppUser,
     AppUserGroup,
@@ -182,7 +182,7 @@ class PrincipalsMixin:
                         "_key": keys[ext],
                         "orgId": self.org_id,
                         "connectorId": connector_id,
-                        "connectorName": _value(self.connector_name) if self.connector_name else None,
+                        "connectorName": plain(self.connector_name) if self.connector_name else None,
                         ext_field: ext,
                         "name": ext,
                         "isPlaceholder": True,

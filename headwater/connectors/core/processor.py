@@ -112,7 +112,6 @@ from headwater.connectors.core.graph_writes import (
     _delete_payload,
     _describe,
     _item_problem,
-    _value,
     _write_edge_diff,
     _write_problem,
 )
@@ -126,6 +125,7 @@ from headwater.models.constants import (
     ProgressStatus,
     RecordType,
 )
+from headwater.models.documents import plain
 from headwater.models.entities import (
     AppRole,
     AppUser,
@@ -206,7 +206,7 @@ class DataSourceEntitiesProcessor(SweepMixin, RecordWritesMixin, PrincipalsMixin
             sync, indexing = FilterCollection(), FilterCollection()
         else:
             sync, indexing = await load_connector_filters(
-                self.config_service, str(_value(self.connector_name) or ""), self.connector_id
+                self.config_service, str(plain(self.connector_name) or ""), self.connector_id
             )
         self.sync_filters, self.indexing_filters = sync, indexing
         return sync, indexing
@@ -662,7 +662,7 @@ class DataSourceEntitiesProcessor(SweepMixin, RecordWritesMixin, PrincipalsMixin
                 if doc.get("externalParentId") == parent_external_record_id:
                     keys.add(str(doc["_key"]))
             records = tx.get_records(sorted(keys))
-            wanted = _value(record_type) if record_type is not None else None
+            wanted = plain(record_type) if record_type is not None else None
             return [r for r in records.values() if wanted is None or r.record_type.value == wanted]
 
         return self._read(fn)

@@ -29,7 +29,6 @@ from headwater.connectors.core.graph_writes import (
     _placeholder_parent,
     _reconcile,
     _to_collection,
-    _value,
 )
 from headwater.connectors.core.stats import SyncStats
 from headwater.models.constants import (
@@ -39,6 +38,7 @@ from headwater.models.constants import (
     RecordRelations,
     RecordType,
 )
+from headwater.models.documents import plain
 from headwater.models.entities import (
     FileRecord,
     Record,
@@ -307,7 +307,7 @@ class RecordWritesMixin:
             parent_type = child.parent_record_type or parent.record_type
             relation = (
                 RecordRelations.ATTACHMENT
-                if child.record_type == RecordType.FILE and _value(parent_type) in ATTACHMENT_PARENT_TYPES
+                if child.record_type == RecordType.FILE and plain(parent_type) in ATTACHMENT_PARENT_TYPES
                 else RecordRelations.PARENT_CHILD
             )
             parents[child.id] = (parent.id, relation.value)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from headwater.config.crypto import SecretBox
 from headwater.connectors.core.data_store import DataStoreProvider
+from headwater.models.documents import plain
 from headwater.models.timeutil import now_ms
 from headwater.store import codec
 from headwater.store.base import Transaction
@@ -69,7 +70,7 @@ class SyncDataPointType(StrEnum):
 
 def generate_record_sync_point_key(record_type: str, entity_name: str, entity_id: str) -> str:
     """`"{record_type}/{entity_name}/{entity_id}"`, e.g. `FILE/users/<user id>`."""
-    return f"{_value(record_type)}/{_value(entity_name)}/{entity_id}"
+    return f"{plain(record_type)}/{plain(entity_name)}/{entity_id}"
 
 
 class SyncPoint:
@@ -92,7 +93,7 @@ class SyncPoint:
     ) -> None:
         self.connector_name = connector_name
         self._org_id = org_id
-        self.sync_data_point_type = SyncDataPointType(_value(sync_data_point_type))
+        self.sync_data_point_type = SyncDataPointType(plain(sync_data_point_type))
         self.data_store_provider = data_store_provider
         self._connector_id = connector_id
         self._processor = processor
@@ -111,7 +112,7 @@ class SyncPoint:
         processor = self.processor
         if processor is not None and processor.connector_id:
             return processor.connector_id
-        return self.data_store_provider.connector_id or str(_value(self.connector_name))
+        return self.data_store_provider.connector_id or str(plain(self.connector_name))
 
     @property
     def org_id(self) -> str:
@@ -269,7 +270,3 @@ def _node_key(connector_id: str, full_key: str) -> str:
 
 def _without_timestamps(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in ("createdAtTimestamp", "updatedAtTimestamp")}
-
-
-def _value(v: Any) -> Any:
-    return getattr(v, "value", v)
