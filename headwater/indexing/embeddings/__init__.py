@@ -1,0 +1,1 @@
+"""Text -> vectors. See `base.py`."""

@@ -1,0 +1,1 @@
+"""Parsers by MIME type: bytes -> ParsedDocument. See `base.py`."""
