@@ -30,6 +30,17 @@ class Settings(BaseSettings):
     config_url: str | None = Field(
         default=None, description="Config store: unset = a table in the store DB; etcd://host:port."
     )
+    index_url: str | None = Field(
+        default=None,
+        description="Search index: unset = embedded (tantivy + faiss under <data_dir>/index); postgresql://...",
+    )
+    embeddings_url: str | None = Field(
+        default=None,
+        description="Embeddings: unset = local://all-minilm-l6-v2 (offline); openai+https://host/v1?model=NAME.",
+    )
+    embeddings_api_key: SecretStr | None = Field(
+        default=None, description="API key for an OpenAI-compatible embeddings endpoint."
+    )
     secret_key: SecretStr | None = Field(
         default=None,
         description="Base64 of 32 bytes: the AES-256-GCM key for stored secrets. Unset = key file.",
@@ -43,6 +54,14 @@ class Settings(BaseSettings):
     @property
     def resolved_config_url(self) -> str:
         return self.config_url or self.resolved_store_url
+
+    @property
+    def resolved_index_url(self) -> str:
+        return self.index_url or f"embedded://{(self.data_dir / 'index').resolve()}"
+
+    @property
+    def resolved_embeddings_url(self) -> str:
+        return self.embeddings_url or "local://all-minilm-l6-v2"
 
     @property
     def resolved_secret_key_file(self) -> Path:
