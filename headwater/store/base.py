@@ -10,6 +10,7 @@ Node ids in edges are `collection/key` strings, as in the playbook's graph (`rec
 
 from __future__ import annotations
 
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -21,6 +22,12 @@ from headwater.models.entities import Record, record_from_documents
 from headwater.models.timeutil import now_ms
 from headwater.store import codec
 from headwater.store.schema import PARTITIONS, TOPICS, edge_kind, identity_of
+
+# What a user's principals are made of; a change to any of them changes `membership_version()`.
+MEMBERSHIP_EDGES = "belongsTo"
+_MEMBERSHIP_NODES = frozenset({"users", "groups", "roles", "organizations"})
+STORE_META = "storeMeta"
+MEMBERSHIP_VERSION_KEY = "membership"
 
 
 @dataclass(slots=True)
@@ -178,6 +185,8 @@ class Transaction(ABC):
         changed = [r for r in rows if stored.get(r.key) != r.digest]
         if changed:
             self._write_nodes(collection, changed)
+            if collection in _MEMBERSHIP_NODES:
+                self._touch_membership()
         return [r.key for r in changed]
 
     def get_node(self, collection: str, key: str) -> dict[str, Any] | None:
@@ -217,7 +226,10 @@ class Transaction(ABC):
         if not keys:
             return 0
         self._delete_edges_touching([codec.edge_id(collection, k) for k in keys])
-        return self._delete_nodes(collection, list(keys))
+        deleted = self._delete_nodes(collection, list(keys))
+        if deleted and collection in _MEMBERSHIP_NODES:
+            self._touch_membership()
+        return deleted
 
     # ---- edges ---------------------------------------------------------------------------------
 
@@ -228,7 +240,10 @@ class Transaction(ABC):
         for edge in edges:
             row = _edge_row(collection, edge)
             rows[(row.from_id, row.to_id, row.kind)] = row
-        return self._write_edges(collection, list(rows.values())) if rows else 0
+        written = self._write_edges(collection, list(rows.values())) if rows else 0
+        if written and collection == MEMBERSHIP_EDGES:
+            self._touch_membership()
+        return written
 
     def get_edges(
         self,
@@ -271,12 +286,29 @@ class Transaction(ABC):
     ) -> int:
         if from_id is None and to_id is None:
             raise ValueError("delete_edges needs from_id or to_id; refusing to empty a whole collection")
-        return self._delete_edges(
+        deleted = self._delete_edges(
             collection,
             [from_id] if from_id is not None else None,
             [to_id] if to_id is not None else None,
             kind,
         )
+        if deleted and collection == MEMBERSHIP_EDGES:
+            self._touch_membership()
+        return deleted
+
+    # ---- membership version --------------------------------------------------------------------
+
+    def membership_version(self) -> str:
+        """A token that changes whenever users, groups, roles or `belongsTo` edges change, in the
+        same transaction as the change: caches of "who a user acts as" compare it to know when to
+        recompute. A random token, not a counter, so that two concurrent writers never produce the
+        same value."""
+        doc = self._select_docs(STORE_META, [MEMBERSHIP_VERSION_KEY]).get(MEMBERSHIP_VERSION_KEY)
+        return str(doc["version"]) if doc else ""
+
+    def _touch_membership(self) -> None:
+        row = _node_row(STORE_META, {"_key": MEMBERSHIP_VERSION_KEY, "version": uuid.uuid4().hex})
+        self._write_nodes(STORE_META, [row])
 
     # ---- typed records -------------------------------------------------------------------------
 

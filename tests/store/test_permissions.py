@@ -164,3 +164,33 @@ def test_group_cycles_terminate(graph: GraphStore) -> None:
     with graph.read() as tx:
         assert "groups/eng" in tx.principals("ada")
         assert tx.can_read("ada", "in-library")
+
+
+def test_membership_version_changes_with_memberships_only(store: GraphStore) -> None:
+    """Caches of a user's principals key on this token: it must change in the same transaction as
+    any membership change, and stay put when only records or grants change."""
+    with store.transaction() as tx:
+        build(tx)
+        v1 = tx.membership_version()
+    assert v1
+    with store.transaction() as tx:
+        tx.upsert_edges("permissions", [{"_from": "users/bob", "_to": "records/x", "role": "READER"}])
+        tx.upsert_nodes("records", [{"_key": "x", "recordName": "x"}])
+        tx.upsert_edges("belongsTo", [{"_from": "users/ada", "_to": "groups/platform"}])  # unchanged
+        assert tx.membership_version() == v1
+    with store.transaction() as tx:
+        tx.upsert_edges("belongsTo", [{"_from": "users/bob", "_to": "groups/eng"}])
+        v2 = tx.membership_version()
+    assert v2 not in ("", v1)
+    with store.transaction() as tx:
+        tx.delete_edges("belongsTo", from_id="users/bob", to_id="groups/eng")
+        v3 = tx.membership_version()
+    with store.transaction() as tx:
+        tx.upsert_nodes("users", [{"_key": "bob", "email": "bob@elsewhere.test", "orgId": "org1"}])
+        v4 = tx.membership_version()
+    with store.transaction() as tx:
+        tx.delete_nodes("groups", ["platform"])
+        v5 = tx.membership_version()
+    assert len({v1, v2, v3, v4, v5}) == 5
+    with store.read() as tx:
+        assert tx.membership_version() == v5

@@ -1,0 +1,204 @@
+"""Search as the CLI and the API call it: a query and a user in, one hit per readable record out.
+
+Retrieval is hybrid: BM25 candidates from the keyword index and nearest chunks from the vector
+index, both asked WITH the user's principals so that a chunk the user may not read is never a
+candidate (filtering after ranking could leak through counts, snippets or timing). The two ranked
+lists are fused by reciprocal rank; chunks are then grouped per record, the record taking its best
+chunk's fused score, its snippet and its location for the citation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from headwater.errors import HeadwaterError
+from headwater.indexing.embeddings.base import Embedder
+from headwater.indexing.index.base import SearchIndex
+from headwater.indexing.types import ScoredChunk, SearchFilters
+from headwater.search.fusion import DEFAULT_RRF_K, reciprocal_rank_fusion
+from headwater.search.principals import PrincipalCache
+from headwater.search.snippets import make_snippet
+from headwater.settings import Settings
+from headwater.store.base import GraphStore
+
+Mode = Literal["hybrid", "keyword", "vector"]
+
+
+class UnknownUserError(HeadwaterError):
+    """Search was asked on behalf of a user the instance does not know."""
+
+
+@dataclass(slots=True)
+class SearchHit:
+    record_key: str
+    record_name: str
+    connector_id: str
+    connector_name: str | None
+    record_type: str
+    web_url: str | None
+    score: float
+    snippet: str
+    location: dict[str, Any]
+    chunk_ordinal: int
+    # other matching chunks of the same record, best first: (ordinal, location)
+    more: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "recordKey": self.record_key,
+            "recordName": self.record_name,
+            "connectorId": self.connector_id,
+            "connectorName": self.connector_name,
+            "recordType": self.record_type,
+            "webUrl": self.web_url,
+            "score": round(self.score, 6),
+            "snippet": self.snippet,
+            "location": self.location,
+            "chunk": self.chunk_ordinal,
+            "more": self.more,
+        }
+
+
+@dataclass(slots=True)
+class SearchResults:
+    query: str
+    hits: list[SearchHit]
+    took_ms: float
+    mode: Mode
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "tookMs": round(self.took_ms, 2),
+            "hits": [h.as_dict() for h in self.hits],
+        }
+
+
+class SearchService:
+    """Permission-filtered hybrid search over one index. Thread-safe; share one per process."""
+
+    def __init__(
+        self,
+        store: GraphStore,
+        index: SearchIndex,
+        embedder: Embedder | None,
+        *,
+        candidates: int = 50,
+        rrf_k: int = DEFAULT_RRF_K,
+    ) -> None:
+        self.store = store
+        self.index = index
+        self.embedder = embedder
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.principal_cache = PrincipalCache(store)
+
+    def user_key_for_email(self, email: str) -> str:
+        with self.store.read() as tx:
+            doc = tx.get_nodes_by_external_ids("users", "", [email]).get(email.lower())
+        if doc is None:
+            raise UnknownUserError(f"no user with email {email!r}; `headwater users` lists them")
+        return str(doc["_key"])
+
+    def search(
+        self,
+        query: str,
+        *,
+        user_key: str,
+        k: int = 10,
+        filters: SearchFilters | None = None,
+        mode: Mode = "hybrid",
+    ) -> SearchResults:
+        started = time.perf_counter()
+        principals = self.principal_cache.principals(user_key)
+        if not query.strip() or not principals:  # fail closed: no principals, nothing readable
+            return SearchResults(query, [], (time.perf_counter() - started) * 1000, mode)
+
+        rankings: list[list[tuple[str, int]]] = []
+        chunks: dict[tuple[str, int], ScoredChunk] = {}
+        if mode in ("hybrid", "keyword"):
+            rankings.append(
+                self._collect(self.index.keyword_search(query, principals, self.candidates, filters), chunks)
+            )
+        if mode in ("hybrid", "vector") and self.embedder is not None:
+            vector = self.embedder.embed_query(query)
+            rankings.append(
+                self._collect(self.index.vector_search(vector, principals, self.candidates, filters), chunks)
+            )
+
+        hits: dict[str, SearchHit] = {}
+        for chunk_id, score in reciprocal_rank_fusion(rankings, self.rrf_k):
+            chunk = chunks[chunk_id]
+            hit = hits.get(chunk.record_key)
+            if hit is None:
+                if len(hits) == k:
+                    continue
+                hits[chunk.record_key] = self._hit(chunk, score, query)
+            elif len(hit.more) < 3:
+                hit.more.append({"chunk": chunk.ordinal, "location": chunk.location.as_dict()})
+        return SearchResults(query, list(hits.values()), (time.perf_counter() - started) * 1000, mode)
+
+    @staticmethod
+    def _collect(found: list[ScoredChunk], into: dict[tuple[str, int], ScoredChunk]) -> list[tuple[str, int]]:
+        ranking = []
+        for chunk in found:
+            key = (chunk.record_key, chunk.ordinal)
+            into.setdefault(key, chunk)
+            ranking.append(key)
+        return ranking
+
+    @staticmethod
+    def _hit(chunk: ScoredChunk, score: float, query: str) -> SearchHit:
+        record = chunk.record
+        return SearchHit(
+            record_key=record.record_key,
+            record_name=record.record_name,
+            connector_id=record.connector_id,
+            connector_name=record.connector_name,
+            record_type=record.record_type,
+            web_url=record.web_url,
+            score=score,
+            snippet=make_snippet(chunk.text, query),
+            location=chunk.location.as_dict(),
+            chunk_ordinal=chunk.ordinal,
+        )
+
+
+@contextmanager
+def open_search_service(settings: Settings, *, with_embedder: bool = True) -> Iterator[SearchService]:
+    """A search service over the instance's store, index and embedder, closed on exit."""
+    from headwater.indexing.embeddings.registry import open_embedder
+    from headwater.indexing.index.registry import open_search_index
+    from headwater.store.registry import open_store
+
+    store = open_store(settings.resolved_store_url)
+    embedder = open_embedder(settings) if with_embedder else None
+    index = open_search_index(settings.resolved_index_url, embedder.dimensions if embedder else 384)
+    try:
+        yield SearchService(store, index, embedder)
+    finally:
+        index.close()
+        if embedder is not None:
+            embedder.close()
+        store.close()
+
+
+def search(
+    settings: Settings,
+    query: str,
+    user_email: str,
+    *,
+    k: int = 10,
+    filters: SearchFilters | None = None,
+    mode: Mode = "hybrid",
+) -> SearchResults:
+    """One search on behalf of the user with `user_email` (the CLI's entry point)."""
+    with open_search_service(settings, with_embedder=mode != "keyword") as service:
+        return service.search(
+            query, user_key=service.user_key_for_email(user_email), k=k, filters=filters, mode=mode
+        )
