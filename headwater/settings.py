@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     embeddings_api_key: SecretStr | None = Field(
         default=None, description="API key for an OpenAI-compatible embeddings endpoint."
     )
+    llm_url: str | None = Field(
+        default=None,
+        description="Answers: unset = extractive (cited passages); openai+https://host/v1?model=NAME for any "
+        "OpenAI-compatible chat API (OpenAI, Azure OpenAI, Ollama, vLLM).",
+    )
+    llm_api_key: SecretStr | None = Field(default=None, description="API key for the chat endpoint.")
     secret_key: SecretStr | None = Field(
         default=None,
         description="Base64 of 32 bytes: the AES-256-GCM key for stored secrets. Unset = key file.",

@@ -44,6 +44,7 @@ class SearchHit:
     snippet: str
     location: dict[str, Any]
     chunk_ordinal: int
+    text: str = ""  # the whole best chunk: the passage an answer is built from (not in as_dict)
     # other matching chunks of the same record, best first: (ordinal, location)
     more: list[dict[str, Any]] = field(default_factory=list)
 
@@ -166,6 +167,7 @@ class SearchService:
             snippet=make_snippet(chunk.text, query),
             location=chunk.location.as_dict(),
             chunk_ordinal=chunk.ordinal,
+            text=chunk.text,
         )
 
 
