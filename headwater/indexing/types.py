@@ -50,6 +50,8 @@ class Block:
     kind: BlockKind = BlockKind.PARAGRAPH
     location: Location = field(default_factory=Location)
     level: int = 0  # heading level (1 = top) for HEADING blocks
+    # TABLE_ROW blocks: the table's column names, "Name | Age", repeated at the top of each table chunk
+    table_header: str | None = None
 
 
 @dataclass(slots=True)
@@ -66,6 +68,8 @@ class ParsedDocument:
     blocks: list[Block]
     title: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
+    # what a limit cut off ("only the first 2000 pages were indexed"): shown beside a COMPLETED status
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
