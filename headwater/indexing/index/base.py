@@ -11,20 +11,39 @@ under `<data_dir>/index`); `postgresql://...?schema=NAME` = PostgreSQL with pgve
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from headwater.indexing.types import IndexedChunk, IndexedRecord, ScoredChunk, SearchFilters
 
 
 class SearchIndex(ABC):
-    """One index per organisation's instance. Thread-safe for one writer and many readers."""
+    """One index per organisation's instance. Thread-safe for one writer and many readers.
+
+    Every write is durable when the call returns. Writes inside `with index.batch():` become
+    visible and durable together when the block exits (one commit instead of one per call: the
+    embedded keyword index spends ~90 ms per commit, so the indexing worker should batch).
+    """
 
     dimensions: int
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group writes into one commit. Nested blocks join the outer one. On an exception inside
+        the block nothing of it is applied."""
+        yield
+
+    def replace_records(self, items: Sequence[tuple[IndexedRecord, Sequence[IndexedChunk]]]) -> None:
+        """`replace_record` for many records in one commit."""
+        with self.batch():
+            for record, chunks in items:
+                self.replace_record(record, chunks)
+
     @abstractmethod
     def replace_record(self, record: IndexedRecord, chunks: Sequence[IndexedChunk]) -> None:
-        """Make `chunks` the record's only chunks (old ones go), atomically for readers."""
+        """Make `chunks` the record's only chunks (old ones go), atomically for readers.
+        Chunk ordinals must be distinct within the record."""
 
     @abstractmethod
     def update_record(self, record: IndexedRecord) -> bool:
