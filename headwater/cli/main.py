@@ -1,27 +1,27 @@
-"""The `headwater` command. Thin: it parses, calls the same functions the API will, and prints."""
+"""The `headwater` command. Thin: it parses, calls the same service functions the API will
+(`headwater.services`), and prints (`output.py`). Commands live in modules by topic:
+`admin.py` (init, reset, serve, worker), `connectors.py` (the `connectors` group), `sync.py`
+(sync, status), `records.py` (records, users, search); the demo stays here."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from headwater.bootstrap import DEMO_ORG, DEMO_USERS, init_instance, seed_demo_records, summarize
-from headwater.errors import HeadwaterError
-from headwater.settings import Settings
 
-app = typer.Typer(help="Headwater: connect your sources, keep them in sync, search them with permissions.")
-console = Console()
-err = Console(stderr=True)
+from . import admin, records, sync
+from .common import DataDir, JsonOut, cli_command, configure_logging, settings_for
+from .connectors import app as connectors_app
+from .output import print_json, say
+from .sync import print_summary
 
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Where embedded state lives (default ./.headwater).")
-]
-JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+app = typer.Typer(
+    help="Headwater: connect your sources, keep them in sync, search them with permissions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 
 # What the main job cannot do yet, and which issue brings it.
 NOT_YET_BUILT = [
@@ -32,71 +32,44 @@ NOT_YET_BUILT = [
 ]
 
 
-def _settings(data_dir: Path | None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir else Settings()
-
-
-def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(1)
-
-
-@app.command()
-def init(
-    org: Annotated[str, typer.Option(help="Name of the organisation.")] = "My Organisation",
-    admin_email: Annotated[str, typer.Option(help="Email of the first admin.")] = "admin@example.com",
-    data_dir: DataDir = None,
+@app.callback()
+def _options(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also print informational log lines.")
+    ] = False,
 ) -> None:
-    """Create the data directory, the organisation and its first admin."""
-    try:
-        org_id = init_instance(_settings(data_dir), org, ((admin_email, admin_email.split("@")[0], "admin"),))
-    except HeadwaterError as exc:
-        _fail(exc)
-    console.print(f"initialised organisation [bold]{org}[/] ({org_id})")
+    configure_logging(verbose)
+
+
+app.command()(admin.init)
+app.command()(sync.status)
+app.command()(sync.sync)
+app.add_typer(connectors_app, name="connectors")
+app.command()(records.records)
+app.command()(records.users)
+app.command()(records.search)
+app.command()(admin.serve)
+app.command()(admin.worker)
+app.command()(admin.reset)
 
 
 @app.command()
-def status(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
-    """What the instance holds: organisations, users, records, config keys."""
-    try:
-        summary = summarize(_settings(data_dir))
-    except HeadwaterError as exc:
-        _fail(exc)
-    _print_summary(summary.as_dict(), as_json)
-
-
-@app.command()
+@cli_command
 def demo(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
     """The main job: an embedded instance with a demo organisation and two users."""
-    settings = _settings(data_dir)
-    try:
-        org_id = init_instance(settings, DEMO_ORG, DEMO_USERS)
-        seed_demo_records(settings, org_id)
-        summary = summarize(settings)
-    except HeadwaterError as exc:
-        _fail(exc)
-    data = summary.as_dict() | {"notYetBuilt": [f"{what} ({issue})" for what, issue in NOT_YET_BUILT]}
-    _print_summary(data, as_json)
-    if not as_json:
-        console.print("\n[bold]Not built yet[/] (this demo grows as they land):")
-        for what, issue in NOT_YET_BUILT:
-            console.print(f"  - {what} — {issue}")
-
-
-def _print_summary(data: dict[str, Any], as_json: bool) -> None:
+    settings = settings_for(data_dir)
+    org_id = init_instance(settings, DEMO_ORG, DEMO_USERS)
+    seed_demo_records(settings, org_id)
+    data = summarize(settings).as_dict() | {
+        "notYetBuilt": [f"{what} ({issue})" for what, issue in NOT_YET_BUILT]
+    }
     if as_json:
-        typer.echo(json.dumps(data, indent=2))
+        print_json(data)
         return
-    console.print(f"store   {data['storeUrl']}")
-    console.print(f"config  {data['configUrl']}")
-    console.print(f"organisations: {', '.join(data['organizations']) or '(none: run headwater init)'}")
-    table = Table("user", "name", "role", "records readable")
-    for user in data["users"]:
-        readable = data["readableRecordsByUser"].get(user["email"], 0)
-        table.add_row(user["email"], user["name"] or "", user["role"], str(readable))
-    console.print(table)
-    console.print(f"records: {data['records']}   record groups: {data['recordGroups']}")
-    console.print(f"config keys: {len(data['configKeys'])}")
+    print_summary(data)
+    say("\n[bold]Not built yet[/] (this demo grows as they land):")
+    for what, issue in NOT_YET_BUILT:
+        say(f"  - {what} — {issue}")
 
 
 def main() -> None:

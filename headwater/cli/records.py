@@ -1,0 +1,120 @@
+"""`headwater records`, `headwater users` and `headwater search`: what the graph holds, and who
+can see what."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from headwater.services.records import RecordFilter, list_records, list_users
+from headwater.services.search import search as search_service
+
+from .common import DataDir, JsonOut, cli_command, settings_for
+from .output import print_json, say, table
+
+AsUser = Annotated[str | None, typer.Option("--as", help="Only what the user with this email can read.")]
+
+
+@cli_command
+def records(
+    connector: Annotated[
+        str | None, typer.Option("--connector", help="Only this instance's records.")
+    ] = None,
+    record_type: Annotated[
+        str | None, typer.Option("--type", help="Only this record type (FILE, MAIL, ...).")
+    ] = None,
+    name_contains: Annotated[
+        str | None, typer.Option("--name-contains", help="Names containing this text.")
+    ] = None,
+    as_user: AsUser = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 50,
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """List records, filtered; with --as EMAIL only those that person can read."""
+    result = list_records(
+        settings_for(data_dir),
+        RecordFilter(
+            connector=connector,
+            record_type=record_type,
+            name_contains=name_contains,
+            as_user=as_user,
+            limit=limit,
+        ),
+    )
+    if as_json:
+        print_json(result)
+        return
+    rows: list[dict[str, Any]] = result["records"]
+    table(
+        ("name", "type", "connector", "path / url", "who can read"),
+        (
+            (
+                r["name"],
+                r["type"],
+                r["connector"],
+                r["path"] or r["webUrl"] or "",
+                "; ".join(r["access"]) or "nobody",
+            )
+            for r in rows
+        ),
+    )
+    scope = f" readable by {escape(as_user)}" if as_user else ""
+    more = f" (showing {len(rows)}; raise --limit for more)" if result["total"] > len(rows) else ""
+    say(f"{result['total']} records{scope}{more}")
+
+
+@cli_command
+def users(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
+    """Platform users and the groups and roles they belong to.
+
+    People granted access at a source who have not joined yet are listed as not active."""
+    rows = list_users(settings_for(data_dir))
+    if as_json:
+        print_json(rows)
+        return
+    table(
+        ("email", "name", "role", "active", "groups"),
+        (
+            (u["email"], u["name"] or "", u["role"], "yes" if u["active"] else "no", ", ".join(u["groups"]))
+            for u in rows
+        ),
+    )
+
+
+@cli_command
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    as_user: Annotated[str, typer.Option("--as", help="Search as the user with this email (required).")],
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many hits.")] = 10,
+    mode: Annotated[
+        str, typer.Option("--mode", help="hybrid (default), keyword (no embedding model) or vector.")
+    ] = "hybrid",
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Search what a user may read, best hits first, with where each was found."""
+    result = search_service(settings_for(data_dir), query, as_user, limit=limit, mode=mode)
+    if as_json:
+        print_json(result)
+        return
+    hits: list[dict[str, Any]] = result["hits"]
+    if not hits:
+        say(f"no results for {escape(query)!r} readable by {escape(as_user)}")
+        return
+    for rank, hit in enumerate(hits, 1):
+        title = hit.get("recordName") or hit.get("recordKey") or "?"
+        where = hit.get("webUrl") or _location(hit.get("location")) or hit.get("path") or ""
+        score = f" ({hit['score']:.3f})" if isinstance(hit.get("score"), int | float) else ""
+        say(f"{rank}. [bold]{escape(str(title))}[/]{score} {escape(str(where))}")
+        if hit.get("snippet"):
+            say(f"   {escape(str(hit['snippet']))}")
+
+
+def _location(location: Any) -> str:
+    """`page 3`, `slide 2`, `§ Heading`: where in the record the hit is, as far as it says."""
+    if not isinstance(location, dict):
+        return ""
+    return ", ".join(f"{k} {v}" for k, v in location.items() if v not in (None, "", []))
