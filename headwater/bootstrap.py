@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from headwater.config.registry import open_config_store
-from headwater.models.constants import CollectionNames, Connectors, MimeTypes, RecordGroupType
-from headwater.models.entities import FileRecord, Organization, RecordGroup, User
+from headwater.models.constants import CollectionNames
+from headwater.models.entities import Organization, User
 from headwater.settings import Settings
 from headwater.store.registry import open_store
 
@@ -129,70 +129,3 @@ async def _config_keys(settings: Settings) -> list[str]:
         return await config.list_keys("/")
     finally:
         await config.close()
-
-
-DEMO_CONNECTOR_ID = "demo-handbook"
-# (name, who may read it: "org" or a demo user's email)
-DEMO_DOCUMENTS = (
-    ("Employee handbook.md", "org"),
-    ("Expense policy.md", "org"),
-    ("Board minutes 2026-10.md", "ada@demo.headwater.test"),
-    ("Salary bands.xlsx", "ada@demo.headwater.test"),
-    ("Bob's onboarding notes.md", "bob@demo.headwater.test"),
-)
-
-
-def seed_demo_records(settings: Settings, org_id: str) -> int:
-    """A handful of records with their grants, written the way a connector's sync writes them:
-    records, permission edges and `newRecord` events in one transaction. Returns how many changed."""
-    store = open_store(settings.resolved_store_url)
-    try:
-        with store.transaction() as tx:
-            group = RecordGroup(
-                id=f"{DEMO_CONNECTOR_ID}-root",
-                org_id=org_id,
-                name="Demo handbook",
-                external_group_id="handbook",
-                connector_id=DEMO_CONNECTOR_ID,
-                connector_name=Connectors.LOCAL_FS,
-                group_type=RecordGroupType.DRIVE,
-                created_at=0,
-                updated_at=0,
-            )
-            tx.upsert_nodes("recordGroups", [group.to_document()])
-            records = [
-                FileRecord(
-                    org_id=org_id,
-                    record_name=name,
-                    external_record_id=name,
-                    external_revision_id="1",
-                    external_record_group_id="handbook",
-                    record_group_id=group.id,
-                    connector_id=DEMO_CONNECTOR_ID,
-                    connector_name=Connectors.LOCAL_FS,
-                    mime_type=MimeTypes.MARKDOWN if name.endswith(".md") else MimeTypes.XLSX,
-                    extension=name.rsplit(".", 1)[1],
-                    created_at=0,
-                    updated_at=0,
-                )
-                for name, _ in DEMO_DOCUMENTS
-            ]
-            changed = tx.upsert_records(records)
-            users = tx.get_nodes_by_external_ids(
-                "users", "", [who for _, who in DEMO_DOCUMENTS if who != "org"]
-            )
-            grants = []
-            for record, (_, who) in zip(records, DEMO_DOCUMENTS, strict=True):
-                principal = f"organizations/{org_id}" if who == "org" else f"users/{users[who]['_key']}"
-                kind = "ORG" if who == "org" else "USER"
-                grants.append(
-                    {"_from": principal, "_to": f"records/{record.id}", "role": "READER", "type": kind}
-                )
-                tx.upsert_edges(
-                    "belongsTo", [{"_from": f"records/{record.id}", "_to": f"recordGroups/{group.id}"}]
-                )
-            tx.upsert_edges("permissions", grants)
-            tx.append_events("record-events", ((r.id, "newRecord", r.to_kafka_record()) for r in changed))
-            return len(changed)
-    finally:
-        store.close()

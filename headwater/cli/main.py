@@ -5,16 +5,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from headwater.bootstrap import DEMO_ORG, DEMO_USERS, init_instance, seed_demo_records, summarize
+from headwater.bootstrap import DEMO_USERS, summarize
+from headwater.services.demo import run_demo
 
 from . import admin, records, sync
-from .common import DataDir, JsonOut, cli_command, configure_logging, settings_for
+from .common import DataDir, JsonOut, cli_command, configure_logging, run, settings_for
 from .connectors import app as connectors_app
-from .output import print_json, say
+from .output import print_demo, print_json, say
 from .sync import print_summary
 
 app = typer.Typer(
@@ -24,12 +26,7 @@ app = typer.Typer(
 )
 
 # What the main job cannot do yet, and which issue brings it.
-NOT_YET_BUILT = [
-    ("local folders connector and the full CLI", "issue 4"),
-    ("indexing worker", "issue 5"),
-    ("permission-filtered search and answers", "issue 6"),
-    ("HTTP API and web UI with logins", "issue 7"),
-]
+NOT_YET_BUILT = [("HTTP API and web UI with logins", "issue 7")]
 
 
 @app.callback()
@@ -55,21 +52,31 @@ app.command()(admin.reset)
 
 @app.command()
 @cli_command
-def demo(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
-    """The main job: an embedded instance with a demo organisation and two users."""
+def demo(
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", help="Folder with team/ and private-ada/ (default: the bundled one)."),
+    ] = None,
+) -> None:
+    """The main job: a demo organisation and two users, the sample workspace synced and indexed,
+    and a search as each user to show that permissions hold."""
     settings = settings_for(data_dir)
-    org_id = init_instance(settings, DEMO_ORG, DEMO_USERS)
-    seed_demo_records(settings, org_id)
-    data = summarize(settings).as_dict() | {
-        "notYetBuilt": [f"{what} ({issue})" for what, issue in NOT_YET_BUILT]
-    }
+    step = (lambda _: None) if as_json else (lambda what: say(f"[dim]·[/] {what}"))
+    report = run(run_demo(settings, workspace, on_step=step)).as_dict()
+    data = summarize(settings).as_dict() | {"demo": report}
+    data["notYetBuilt"] = [f"{what} ({issue})" for what, issue in NOT_YET_BUILT]
     if as_json:
         print_json(data)
         return
     print_summary(data)
-    say("\n[bold]Not built yet[/] (this demo grows as they land):")
-    for what, issue in NOT_YET_BUILT:
-        say(f"  - {what} — {issue}")
+    print_demo(report)
+    say("\n[bold]Try it:[/]")
+    say(f'  .venv/bin/headwater search "expense policy hotel" --as {DEMO_USERS[1][0]}')
+    say(f'  .venv/bin/headwater search "board memo acquisition" --as {DEMO_USERS[0][0]}')
+    say("  .venv/bin/headwater records --as " + DEMO_USERS[1][0])
+    say("\n[bold]Not built yet:[/] " + "; ".join(f"{what} ({issue})" for what, issue in NOT_YET_BUILT))
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ no progress, no extra lines on stdout) and human output shares one look.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -69,3 +70,43 @@ def outcome_style(outcome: str | None) -> str:
         str(outcome), "red"
     )
     return f"[{colour}]{escape(str(outcome))}[/]"
+
+
+def _location(location: Any) -> str:
+    """`page 3`, `slide 2`, `heading Setup`: where in the record the hit is, as far as it says."""
+    if not isinstance(location, dict):
+        return ""
+    return ", ".join(f"{k} {v}" for k, v in location.items() if v not in (None, "", []))
+
+
+def _marked(snippet: str) -> str:
+    """A snippet with the search's [[term]] markers shown in bold."""
+    out = []
+    for i, part in enumerate(re.split(r"\[\[|\]\]", snippet)):
+        out.append(f"[bold yellow]{escape(part)}[/]" if i % 2 else escape(part))
+    return "".join(out)
+
+
+def print_hits(hits: Sequence[dict[str, Any]], indent: str = "") -> None:
+    for rank, hit in enumerate(hits, 1):
+        title = hit.get("recordName") or hit.get("recordKey") or "?"
+        where = _location(hit.get("location"))
+        score = f" ({hit['score']:.3f})" if isinstance(hit.get("score"), int | float) else ""
+        say(f"{indent}{rank}. [bold]{escape(str(title))}[/]{score} [dim]{escape(where)}[/]")
+        if hit.get("snippet"):
+            say(f"{indent}   {_marked(str(hit['snippet']))}")
+
+
+def print_demo(report: dict[str, Any]) -> None:
+    say(f"\n[bold]Sample workspace[/] {escape(report['workspace'])}")
+    for run in report["syncs"]:
+        name, outcome = escape(str(run.get("name"))), outcome_style(run.get("outcome"))
+        say(f"  synced {name}: {outcome} {counts(run)}")
+    indexing = ", ".join(f"{n} {status.lower()}" for status, n in sorted(report["indexing"].items()) if n)
+    say(f"  indexed in {report['indexingSeconds']} s: {indexing or 'nothing to index'}")
+    for search in report["searches"]:
+        say(f"\n[bold]search[/] {escape(repr(search['query']))} as {escape(search['as'])}")
+        if search["hits"]:
+            print_hits(search["hits"], indent="  ")
+        else:
+            say("  (no results this user may read)")

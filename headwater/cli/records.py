@@ -12,7 +12,7 @@ from headwater.services.records import RecordFilter, list_records, list_users
 from headwater.services.search import search as search_service
 
 from .common import DataDir, JsonOut, cli_command, settings_for
-from .output import print_json, say, table
+from .output import print_hits, print_json, say, table
 
 AsUser = Annotated[str | None, typer.Option("--as", help="Only what the user with this email can read.")]
 
@@ -100,21 +100,7 @@ def search(
     if as_json:
         print_json(result)
         return
-    hits: list[dict[str, Any]] = result["hits"]
-    if not hits:
+    if not result["hits"]:
         say(f"no results for {escape(query)!r} readable by {escape(as_user)}")
         return
-    for rank, hit in enumerate(hits, 1):
-        title = hit.get("recordName") or hit.get("recordKey") or "?"
-        where = hit.get("webUrl") or _location(hit.get("location")) or hit.get("path") or ""
-        score = f" ({hit['score']:.3f})" if isinstance(hit.get("score"), int | float) else ""
-        say(f"{rank}. [bold]{escape(str(title))}[/]{score} {escape(str(where))}")
-        if hit.get("snippet"):
-            say(f"   {escape(str(hit['snippet']))}")
-
-
-def _location(location: Any) -> str:
-    """`page 3`, `slide 2`, `§ Heading`: where in the record the hit is, as far as it says."""
-    if not isinstance(location, dict):
-        return ""
-    return ", ".join(f"{k} {v}" for k, v in location.items() if v not in (None, "", []))
+    print_hits(result["hits"])
