@@ -225,6 +225,22 @@ class EventTypes(StrEnum):
     BULK_DELETE_RECORDS = "bulkDeleteRecords"
 
 
+class GraphChangeEventTypes(StrEnum):
+    """Headwater's extension of the playbook's events: what changed about a record without its
+    content changing. They travel on the `entity-events` topic, not `record-events`, because they
+    ask for no content work (`record-events` keeps the playbook's meaning: fetch, parse, embed or
+    remove). Key: the node's key; payload: `{"nodeId": "records/<key>" | "recordGroups/<key>"}`.
+    Consumers of `entity-events` ignore the types they do not handle.
+
+    - `updatePermissions`: the node's `permissions` edges or its `inheritPermissions` edges changed
+      (for a record group: every record inheriting from it, transitively, is affected).
+    - `updateMetadata`: a record's document changed (rename, move, URL) but not its content.
+    """
+
+    UPDATE_PERMISSIONS = "updatePermissions"
+    UPDATE_METADATA = "updateMetadata"
+
+
 class Priority(StrEnum):
     LOWEST = "LOWEST"
     LOW = "LOW"

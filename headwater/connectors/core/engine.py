@@ -383,20 +383,7 @@ class SyncEngine:
         return run
 
     async def _build(self, instance: dict[str, Any]) -> BaseConnector:
-        connector_id = str(instance["_key"])
-        provider = DataStoreProvider(self.store, connector_id=connector_id, secret_box=self.config_store.box)
-        config_service = ConfigurationService(self.logger, self.config_store)
-        connector: BaseConnector = await self.factory.create_connector(
-            str(instance["type"]),
-            self.logger,
-            provider,
-            config_service,
-            connector_id=connector_id,
-            scope=str(instance.get("scope") or "personal"),
-            created_by=instance.get("createdBy"),
-            org_id=instance.get("orgId") or None,
-        )
-        return connector
+        return await build_connector(self.store, self.config_store, instance, self.factory, self.logger)
 
     async def _init(self, connector: BaseConnector) -> None:
         try:
@@ -715,6 +702,33 @@ class SyncEngine:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         self._interrupting.clear()
+
+
+async def build_connector(
+    store: GraphStore,
+    config_store: ConfigStore,
+    instance: dict[str, Any],
+    factory: Any = ConnectorFactory,
+    logger: logging.Logger | None = None,
+) -> BaseConnector:
+    """A connector for an instance (`apps` document), through the factory, with its own data store
+    provider and config service: what a sync runs, and what the indexing worker streams content
+    through. Not initialised yet (`init()` is the caller's)."""
+    connector_id = str(instance["_key"])
+    logger = logger or logging.getLogger("headwater.sync")
+    provider = DataStoreProvider(store, connector_id=connector_id, secret_box=config_store.box)
+    config_service = ConfigurationService(logger, config_store)
+    connector: BaseConnector = await factory.create_connector(
+        str(instance["type"]),
+        logger,
+        provider,
+        config_service,
+        connector_id=connector_id,
+        scope=str(instance.get("scope") or "personal"),
+        created_by=instance.get("createdBy"),
+        org_id=instance.get("orgId") or None,
+    )
+    return connector
 
 
 async def _flush(processor: Any) -> None:

@@ -4,10 +4,11 @@ functions that build, compare and reconcile documents and edges inside a store t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from headwater.models.constants import (
+    GraphChangeEventTypes,
     MimeTypes,
     OriginTypes,
     ProgressStatus,
@@ -27,6 +28,8 @@ from headwater.store.base import Transaction
 from headwater.store.schema import edge_kind
 
 RECORD_EVENTS = "record-events"
+# permission and metadata changes (GraphChangeEventTypes): no content work, so not on record-events
+ENTITY_EVENTS = "entity-events"
 DEFAULT_FLUSH_THRESHOLD = 1000
 DEFAULT_MASS_DELETION_THRESHOLD = 0.2
 DEFAULT_MASS_DELETION_MIN_COUNT = 1  # deleting one record is never a mass deletion
@@ -210,9 +213,13 @@ def _write_edge_diff(
     existing: Sequence[dict[str, Any]],
     *,
     delete_missing: bool,
+    quiet: Collection[str] = (),
 ) -> None:
     """Write the desired edges that differ from the existing ones (timestamps aside); with
-    `delete_missing`, delete the existing edges that are not desired."""
+    `delete_missing`, delete the existing edges that are not desired. A change to `permissions` or
+    `inheritPermissions` edges announces the records / record groups whose access changed
+    (`updatePermissions`), except the node ids in `quiet` (records that get a content event in the
+    same transaction: indexing them reads their access anyway)."""
     have = {_edge_key(collection, e): e for e in existing}
     want: dict[tuple[str, str, str], dict[str, Any]] = {}
     for edge in desired:
@@ -227,15 +234,41 @@ def _write_edge_diff(
         writes.append({**edge, "createdAtTimestamp": created, "updatedAtTimestamp": now})
     if writes:
         tx.upsert_edges(collection, writes)
-    if delete_missing:
-        for from_id, to_id, kind in sorted(have.keys() - want.keys()):
-            tx.delete_edges(collection, from_id=from_id, to_id=to_id, kind=kind)
+    gone = sorted(have.keys() - want.keys()) if delete_missing else []
+    for from_id, to_id, kind in gone:
+        tx.delete_edges(collection, from_id=from_id, to_id=to_id, kind=kind)
+    if collection in (PERMISSIONS, INHERIT) and (writes or gone):
+        changed = [(str(e["_from"]), str(e["_to"])) for e in writes] + [(f, t) for f, t, _ in gone]
+        # a grant changes its target's access; an inheritance edge changes its source's
+        nodes = {t if collection == PERMISSIONS else f for f, t in changed}
+        _announce_access_change(tx, nodes - set(quiet))
 
 
 def _reconcile(
-    tx: Transaction, collection: str, desired: Sequence[dict[str, Any]], existing: Sequence[dict[str, Any]]
+    tx: Transaction,
+    collection: str,
+    desired: Sequence[dict[str, Any]],
+    existing: Sequence[dict[str, Any]],
+    *,
+    quiet: Collection[str] = (),
 ) -> None:
-    _write_edge_diff(tx, collection, desired, existing, delete_missing=True)
+    _write_edge_diff(tx, collection, desired, existing, delete_missing=True, quiet=quiet)
+
+
+def _announce(tx: Transaction, event_type: GraphChangeEventTypes, node_ids: Iterable[str]) -> None:
+    """Append a graph-change event per record / record group node id (keyed by its key, so it
+    shares a partition with the record's own events), in the caller's transaction."""
+    events = [
+        (node_id.split("/", 1)[1], event_type.value, {"nodeId": node_id})
+        for node_id in sorted(set(node_ids))
+        if node_id.startswith((f"{RECORDS}/", f"{RECORD_GROUPS}/"))
+    ]
+    if events:
+        tx.append_events(ENTITY_EVENTS, events)
+
+
+def _announce_access_change(tx: Transaction, node_ids: Iterable[str]) -> None:
+    _announce(tx, GraphChangeEventTypes.UPDATE_PERMISSIONS, node_ids)
 
 
 def _upsert_identity_nodes(
@@ -273,8 +306,12 @@ def _upsert_identity_nodes(
 
 
 def _delete_identity(tx: Transaction, collection: str, connector_id: str, external_id: str) -> bool:
-    """Delete the node with this identity and every edge touching it; True also when it is absent."""
+    """Delete the node with this identity and every edge touching it; True also when it is absent.
+    The records and record groups that inherited access from a deleted record group lose it: they
+    are announced (after the deletion their inheritance can no longer be followed to them)."""
     doc = tx.get_node_by_external_id(collection, connector_id, external_id)
     if doc is not None:
+        if collection == RECORD_GROUPS:
+            _announce_access_change(tx, tx.edge_sources(INHERIT, [f"{RECORD_GROUPS}/{doc['_key']}"]))
         tx.delete_nodes(collection, [str(doc["_key"])])
     return True

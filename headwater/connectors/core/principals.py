@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from headwater.connectors.core.graph_writes import (
@@ -55,14 +55,21 @@ class PrincipalsMixin:
 
     # ---- permissions -----------------------------------------------------------------------------
 
-    def _replace_permissions(self, tx: Transaction, grants: Sequence[tuple[str, list[Permission]]]) -> None:
-        """Make the inbound `permissions` edges of each target exactly the grants given."""
+    def _replace_permissions(
+        self,
+        tx: Transaction,
+        grants: Sequence[tuple[str, list[Permission]]],
+        *,
+        quiet: Collection[str] = (),
+    ) -> None:
+        """Make the inbound `permissions` edges of each target exactly the grants given. Targets whose
+        grants changed are announced (`updatePermissions`), except those in `quiet`."""
         if not grants:
             return
         desired_by_target = self._permission_edges(tx, grants)
         desired = [e for edges in desired_by_target.values() for e in edges]
         existing = tx.get_edges(PERMISSIONS, to_ids=list(desired_by_target))
-        _reconcile(tx, PERMISSIONS, desired, existing)
+        _reconcile(tx, PERMISSIONS, desired, existing, quiet=quiet)
 
     def _permission_edges(
         self, tx: Transaction, grants: Sequence[tuple[str, list[Permission]]]

@@ -9,7 +9,7 @@ docstring for the rules).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from headwater.connectors.core.graph_writes import (
     RECORDS,
     RELATIONS,
     Event,
+    _announce,
     _content_changed,
     _outbound,
     _placeholder_parent,
@@ -33,6 +34,7 @@ from headwater.connectors.core.graph_writes import (
 from headwater.connectors.core.stats import SyncStats
 from headwater.models.constants import (
     EventTypes,
+    GraphChangeEventTypes,
     OriginTypes,
     ProgressStatus,
     RecordRelations,
@@ -69,7 +71,11 @@ class RecordWritesMixin:
         def _normalise(self, record: Record) -> Record: ...
 
         def _replace_permissions(
-            self, tx: Transaction, grants: Sequence[tuple[str, list[Permission]]]
+            self,
+            tx: Transaction,
+            grants: Sequence[tuple[str, list[Permission]]],
+            *,
+            quiet: Collection[str] = (),
         ) -> None: ...
 
     # ---- the record upsert -----------------------------------------------------------------------
@@ -102,6 +108,7 @@ class RecordWritesMixin:
         writes: list[Record] = []
         kept: list[_Item] = []
         events: list[Event] = []
+        metadata_only: list[str] = []
         retyped: list[tuple[Record, str | None]] = []
         for item in items:
             record, old = item.record, stored.get(id(item))
@@ -120,10 +127,15 @@ class RecordWritesMixin:
                 writes.append(record)
                 if old is not None and type(old).type_collection != type(record).type_collection:
                     retyped.append((record, type(old).type_collection))
+                if event is None and old is not None and not old.is_placeholder:
+                    metadata_only.append(f"{RECORDS}/{record.id}")
             if event is not None:
                 events.append((record.id, event, record.to_kafka_record()))
 
         parents, stubs = self._resolve_parents(tx, [i.record for i in kept])
+        # records indexed from scratch in this transaction (content events) or never (stubs) need no
+        # separate word about their access or metadata
+        quiet = {f"{RECORDS}/{key}" for key, _, _ in events} | {f"{RECORDS}/{s.id}" for s in stubs}
 
         for record, old_collection in retyped:
             if old_collection:
@@ -139,13 +151,16 @@ class RecordWritesMixin:
                 ],
             )
 
-        self._link_to_groups(tx, [i.record for i in kept] + stubs)
+        self._link_to_groups(tx, [i.record for i in kept] + stubs, quiet=quiet)
         self._link_parents(tx, [i.record for i in kept if i.record.origin != OriginTypes.UPLOAD], parents)
         self._replace_permissions(
-            tx, [(f"{RECORDS}/{i.record.id}", i.permissions) for i in kept if i.permissions is not None]
+            tx,
+            [(f"{RECORDS}/{i.record.id}", i.permissions) for i in kept if i.permissions is not None],
+            quiet=quiet,
         )
         if events:
             tx.append_events(RECORD_EVENTS, events)
+        _announce(tx, GraphChangeEventTypes.UPDATE_METADATA, metadata_only)
 
     def _stored_records(self, tx: Transaction, items: list[_Item]) -> tuple[dict[int, Record], set[str]]:
         """(id(item) -> the stored record it updates (a move: found by its old external id first),
@@ -315,9 +330,12 @@ class RecordWritesMixin:
             self._resolve_record_groups(tx, stubs)
         return parents, stubs
 
-    def _link_to_groups(self, tx: Transaction, records: Sequence[Record]) -> None:
+    def _link_to_groups(
+        self, tx: Transaction, records: Sequence[Record], *, quiet: Collection[str] = ()
+    ) -> None:
         """`belongsTo` and (if inheriting) `inheritPermissions` record -> its record group, replacing
-        the record's links to other record groups."""
+        the record's links to other record groups. Records whose inheritance changed are announced,
+        except those in `quiet`."""
         if not records:
             return
         ids = [f"{RECORDS}/{r.id}" for r in records]
@@ -331,7 +349,7 @@ class RecordWritesMixin:
                     inherit.append(dict(edge))
         to_group = _to_collection(RECORD_GROUPS)
         _reconcile(tx, BELONGS_TO, belongs, _outbound(tx, BELONGS_TO, ids, to_group))
-        _reconcile(tx, INHERIT, inherit, _outbound(tx, INHERIT, ids, to_group))
+        _reconcile(tx, INHERIT, inherit, _outbound(tx, INHERIT, ids, to_group), quiet=quiet)
 
     def _link_parents(
         self, tx: Transaction, children: Sequence[Record], parents: dict[str, tuple[str, str]]
