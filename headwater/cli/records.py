@@ -8,11 +8,13 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from headwater.services.answers import ask as ask_service
+from headwater.services.answers import explain as explain_service
 from headwater.services.records import RecordFilter, list_records, list_users
 from headwater.services.search import search as search_service
 
 from .common import DataDir, JsonOut, cli_command, settings_for
-from .output import print_hits, print_json, say, table
+from .output import console, print_hits, print_json, say, table, when
 
 AsUser = Annotated[str | None, typer.Option("--as", help="Only what the user with this email can read.")]
 
@@ -104,3 +106,69 @@ def search(
         say(f"no results for {escape(query)!r} readable by {escape(as_user)}")
         return
     print_hits(result["hits"])
+
+
+@cli_command
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    as_user: Annotated[str, typer.Option("--as", help="Answer from what this user may read (required).")],
+    passages: Annotated[int, typer.Option("--passages", min=1, help="How many passages to answer from.")] = 5,
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Answer a question from the documents a user may read, with numbered citations.
+
+    With HEADWATER_LLM_URL set (any OpenAI-compatible chat API) the answer is written by that model and
+    streamed; without it, the best sentences of the best passages are quoted."""
+    streamed: list[str] = []
+
+    def show(delta: str) -> None:
+        streamed.append(delta)
+        if not as_json:
+            console.print(delta, end="", soft_wrap=True, highlight=False)
+
+    answer = ask_service(settings_for(data_dir), question, as_user, passages=passages, on_delta=show)
+    if as_json:
+        print_json(answer)
+        return
+    if streamed:
+        console.print()
+    else:
+        say(escape(answer["text"]))
+    for c in answer["citations"]:
+        where = ", ".join(f"{k} {v}" for k, v in (c.get("location") or {}).items())
+        say(f"  [{c['number']}] [bold]{escape(str(c['recordName']))}[/] [dim]{escape(where)}[/]")
+
+
+@cli_command
+def explain(
+    record: Annotated[str, typer.Argument(help="A record key, or a record's exact name.")],
+    as_user: Annotated[str, typer.Option("--as", help="The user whose access to explain (required).")],
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Why a user can, or cannot, see a record: the path of memberships, grant and inheritance."""
+    why = explain_service(settings_for(data_dir), as_user, record)
+    if as_json:
+        print_json(why)
+        return
+    names: dict[str, str] = why.get("names") or {}
+
+    def name(node_id: str) -> str:
+        return names.get(node_id, node_id)
+
+    verdict = "[green]can read[/]" if why["canRead"] else "[red]cannot read[/]"
+    say(f"{escape(as_user)} {verdict} {escape(name('records/' + why['recordKey']))}")
+    for path in why["paths"]:
+        chain = " → ".join(name(n) for n in path["membership"])
+        inherit = " → ".join(name(n) for n in path["inheritance"])
+        say(f"  • {escape(chain)} ({escape(path['membershipReason'])})")
+        granted = f"granted {path['role']} on {name(path['grantedOn'])}; record path: {inherit}"
+        say(f"    {escape(granted)}")
+        if path.get("lastSyncedAt"):
+            say(f"    last synced {when(path['lastSyncedAt'])} UTC")
+    for grant in why["grants"]:
+        who = f"{name(grant['principal'])} ({grant['role']} on {name(grant['grantedOn'])})"
+        say(f"  has access: {escape(who)}")
+    for note in why["notes"]:
+        say(f"  note: {escape(note)}")

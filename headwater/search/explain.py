@@ -57,6 +57,7 @@ class Explanation:
     # when it cannot read: who can, and what commonly explains a denial
     grants: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # node id -> what people call it
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +67,7 @@ class Explanation:
             "paths": [p.as_dict() for p in self.paths],
             "grants": self.grants,
             "notes": self.notes,
+            "names": self.names,
         }
 
 
@@ -117,7 +119,37 @@ def explain_access(tx: Transaction, user_key: str, record_key: str) -> Explanati
             {"principal": g["_from"], "role": g.get("role"), "grantedOn": g["_to"]} for g in grants
         ]
         result.notes.extend(_denial_notes(user, grants))
+    ids = {record_id} | {n for p in result.paths for n in (*p.membership, *p.inheritance)}
+    ids |= {str(g["principal"]) for g in result.grants} | {str(g["grantedOn"]) for g in result.grants}
+    result.names = display_names(tx, ids)
     return result
+
+
+# the field that names a node, per collection
+_NAME_FIELDS = {
+    "users": ("email", "fullName"),
+    "groups": ("name", "groupName", "email"),
+    "roles": ("name",),
+    "organizations": ("registeredName", "name"),
+    "recordGroups": ("groupName", "name"),
+    "records": ("recordName",),
+}
+
+
+def display_names(tx: Transaction, node_ids: set[str]) -> dict[str, str]:
+    """node id -> a name people recognise (an email, a group's or folder's name), where the node has one."""
+    by_collection: dict[str, list[str]] = {}
+    for node_id in node_ids:
+        collection, _, key = node_id.partition("/")
+        if collection in _NAME_FIELDS:
+            by_collection.setdefault(collection, []).append(key)
+    names: dict[str, str] = {}
+    for collection, keys in by_collection.items():
+        for key, doc in tx.get_nodes(collection, sorted(keys)).items():
+            name = next((doc[f] for f in _NAME_FIELDS[collection] if doc.get(f)), None)
+            if name:
+                names[f"{collection}/{key}"] = str(name)
+    return names
 
 
 def _membership_paths(

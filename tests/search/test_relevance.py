@@ -18,20 +18,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from headwater.cli.main import app
 from headwater.search.service import SearchService, open_search_service
 from headwater.services.demo import run_demo
 from headwater.settings import Settings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 QUERIES: dict[str, Any] = json.loads((EXAMPLES / "queries.json").read_text())
+runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchService]:
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(data_dir=tmp_path_factory.mktemp("relevance"))
     asyncio.run(run_demo(settings))
-    with open_search_service(settings) as opened:
+    return settings
+
+
+@pytest.fixture(scope="module")
+def service(demo_settings: Settings) -> Iterator[SearchService]:
+    with open_search_service(demo_settings) as opened:
         yield opened
 
 
@@ -66,3 +74,64 @@ def test_hand_written_queries_find_their_documents_for_exactly_the_right_users(
     assert misses == []
     assert len(reciprocal_ranks) >= 30
     assert sum(reciprocal_ranks) / len(reciprocal_ranks) > 0.8
+
+
+BOB, ADA = QUERIES["users"]["bob"], QUERIES["users"]["ada"]
+
+
+def test_ask_answers_from_readable_passages_with_citations(demo_settings: Settings) -> None:
+    result = runner.invoke(
+        app,
+        ["ask", "What is the hotel limit per night in Manchester?", "--as", BOB]
+        + ["--data-dir", str(demo_settings.data_dir), "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["mode"] == "extractive"
+    cited = [c["recordName"] for c in answer["citations"]]
+    assert cited[0] == "expense-policy.pdf"
+    assert answer["citations"][0]["location"]["page"] == 1
+    assert "[1]" in answer["text"]
+    private = {Path(p).name for p in (EXAMPLES / "workspace" / "private-ada").iterdir()}
+    asked = runner.invoke(
+        app,
+        [
+            "ask",
+            "salary band senior engineer",
+            "--as",
+            BOB,
+            "--data-dir",
+            str(demo_settings.data_dir),
+            "--json",
+        ],
+    )
+    assert not private & {c["recordName"] for c in json.loads(asked.output)["citations"]}
+
+
+def test_explain_names_the_path_or_who_has_access(demo_settings: Settings) -> None:
+    def explain(email: str, record: str) -> dict[str, Any]:
+        result = runner.invoke(
+            app, ["explain", record, "--as", email, "--data-dir", str(demo_settings.data_dir), "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        data: dict[str, Any] = json.loads(result.output)
+        return data
+
+    denied = explain(BOB, "salary-bands-2026.xlsx")
+    assert denied["canRead"] is False
+    assert denied["paths"] == []
+    assert [denied["names"][g["grantedOn"]] for g in denied["grants"]] == [
+        str(EXAMPLES.resolve() / "workspace" / "private-ada")
+    ]
+    allowed = explain(BOB, "expense-policy.pdf")
+    assert allowed["canRead"] is True
+    path = allowed["paths"][0]
+    assert [allowed["names"][n] for n in path["membership"]] == [BOB]
+    assert allowed["names"][path["inheritance"][-1]] == str(EXAMPLES.resolve() / "workspace" / "team")
+    assert path["lastSyncedAt"] > 0
+    assert explain(ADA, "salary-bands-2026.xlsx")["canRead"] is True
+    missing = runner.invoke(
+        app, ["explain", "nope.txt", "--as", BOB, "--data-dir", str(demo_settings.data_dir)]
+    )
+    assert missing.exit_code == 1
+    assert "no record with key or name 'nope.txt'" in missing.output
