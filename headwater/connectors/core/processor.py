@@ -108,6 +108,7 @@ from headwater.connectors.core.graph_writes import (
     ROLES,
     USER_APP,
     USERS,
+    _announce_access_change,
     _delete_identity,
     _delete_payload,
     _describe,
@@ -515,12 +516,11 @@ class DataSourceEntitiesProcessor(SweepMixin, RecordWritesMixin, PrincipalsMixin
             user = tx.get_node_by_external_id(USERS, "", user_email)
             if user is None:
                 return False
-            return (
-                tx.delete_edges(
-                    PERMISSIONS, from_id=f"{USERS}/{user['_key']}", to_id=f"{RECORDS}/{record_id}"
-                )
-                > 0
-            )
+            target = f"{RECORDS}/{record_id}"
+            removed = tx.delete_edges(PERMISSIONS, from_id=f"{USERS}/{user['_key']}", to_id=target) > 0
+            if removed:  # the search index must narrow the record's principals too
+                _announce_access_change(tx, [target])
+            return removed
 
         return bool(self._commit(op))
 

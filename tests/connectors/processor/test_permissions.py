@@ -69,8 +69,14 @@ def test_permissions_are_replaced_by_what_the_source_reports_now(store: GraphSto
     # additive and single removals
     run(p.add_permission_to_record(file("a"), [user_perm("alice@acme.test")]))
     assert len(grants(store)) == 2
+    before = events(store, "entity-events")
     assert run(p.delete_permission_from_record(ka, "alice@acme.test")) is True
     assert grants(store) == {(f"users/{bob}", f"records/{ka}", "WRITER", "USER")}
+    # the search index hears of it, so Alice stops finding the record at once
+    assert events(store, "entity-events")[len(before) :] == [
+        ("updatePermissions", {"nodeId": f"records/{ka}"})
+    ]
+    assert run(p.delete_permission_from_record(ka, "alice@acme.test")) is False
 
 
 def test_unknown_email_grant_lands_on_an_inactive_user_that_a_joining_person_takes_over(
