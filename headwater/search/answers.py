@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from headwater.clients.openai_compatible import error_message
 from headwater.errors import ConfigurationError, HeadwaterError
 from headwater.search.service import SearchHit
 from headwater.search.snippets import query_terms
@@ -139,8 +140,9 @@ class ChatAnswerer:
             with self._client.stream("POST", url, json=body, headers=headers) as response:
                 if response.status_code != 200:
                     response.read()
+                    said = self._redact(error_message(response))
                     raise AnswerError(
-                        f"chat endpoint {url} answered {response.status_code}: {_error_text(response)}"
+                        f"chat endpoint {url} answered {response.status_code}: {said}"
                         + (" — check HEADWATER_LLM_API_KEY" if response.status_code in (401, 403) else "")
                     )
                 for line in response.iter_lines():
@@ -151,6 +153,10 @@ class ChatAnswerer:
                         yield delta
         except httpx.HTTPError as exc:
             raise AnswerError(f"cannot reach the chat endpoint {url}: {type(exc).__name__}") from None
+
+    def _redact(self, text: str) -> str:
+        """A server may echo the key it rejected; it never reaches an error or a log."""
+        return text.replace(self._api_key, "***") if self._api_key else text
 
     def answer(self, question: str, hits: list[SearchHit]) -> Answer:
         if not hits:
@@ -198,12 +204,3 @@ def _sse_delta(line: str) -> str | None:
     if not choices:
         return ""
     return str((choices[0].get("delta") or {}).get("content") or "")
-
-
-def _error_text(response: httpx.Response) -> str:
-    try:
-        error = response.json().get("error")
-        message = error.get("message") if isinstance(error, dict) else error
-        return str(message or response.reason_phrase)[:200]
-    except (ValueError, AttributeError):
-        return response.reason_phrase

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import SecretStr
 
+from headwater.clients.openai_compatible import error_message
 from headwater.errors import BackendUnavailableError, ConfigurationError
 from headwater.indexing.embeddings.base import Embedder
 
@@ -210,7 +211,7 @@ class OpenAIEmbedder(Embedder):
                     return self._vectors(response, len(texts))
                 if response.status_code != 429 and response.status_code < 500:
                     raise self._request_error(response)
-                last_problem = f"HTTP {response.status_code} {self._redact(_error_text(response))}"
+                last_problem = f"HTTP {response.status_code} {self._redact(error_message(response))}"
                 unreachable = False
                 wait = _retry_after(response.headers.get("retry-after"), attempt)
             if attempt == self.max_attempts:
@@ -264,7 +265,7 @@ class OpenAIEmbedder(Embedder):
 
     def _request_error(self, response: httpx.Response) -> ConfigurationError:
         status = response.status_code
-        detail = self._redact(_error_text(response))
+        detail = self._redact(error_message(response))
         if status in (401, 403):
             hint = "set HEADWATER_EMBEDDINGS_API_KEY to a valid key for this endpoint"
             if self._api_key is None:
@@ -287,16 +288,6 @@ class OpenAIEmbedder(Embedder):
         if self._api_key is None:
             return text
         return text.replace(self._api_key.get_secret_value(), "***")
-
-
-def _error_text(response: httpx.Response) -> str:
-    """The server's own error message, short (OpenAI: {"error": {"message": ...}})."""
-    try:
-        error = response.json().get("error")
-        message = error.get("message") if isinstance(error, dict) else error
-        return str(message or response.reason_phrase)[:200]
-    except (ValueError, AttributeError):
-        return response.text[:200] or response.reason_phrase
 
 
 def _backoff(attempt: int) -> float:
