@@ -12,14 +12,16 @@ record -> parent record, ...). This walks the same edges, in the same direction,
 - `anyoneWithLink/...` grantees are left out: holding a link is not membership (DESIGN.md), and
   no user's principals contain them anyway.
 
-No grant, no principal: a record with an empty set is found by nobody (fail closed).
+No grant, no principal: a record with an empty set is found by nobody (fail closed). A record the
+mass-deletion brake quarantined (missing from its source's last full listing, deletion waiting for an
+administrator) has no principals either, until it is released or seen again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from headwater.connectors.core.graph_writes import ROLE_RANK
+from headwater.connectors.core.graph_writes import QUARANTINED_AT, ROLE_RANK
 from headwater.models.permission import PermissionType
 from headwater.store.base import Transaction
 
@@ -43,12 +45,19 @@ def effective_principals(tx: Transaction, record_keys: Sequence[str]) -> dict[st
         principal = str(edge["_from"])
         if edge.get("role") in READ_ROLES and not principal.startswith(NOT_SEARCHABLE_PREFIXES):
             granted.setdefault(str(edge["_to"]), set()).add(principal)
+    quarantined = {
+        key
+        for key, doc in tx.get_nodes(RECORDS, [s.split("/", 1)[1] for s in starts]).items()
+        if doc.get(QUARANTINED_AT)
+    }
     result: dict[str, frozenset[str]] = {}
     for start in starts:
+        key = start.split("/", 1)[1]
         principals: set[str] = set()
-        for node in _ancestors(start, parents):
-            principals |= granted.get(node, set())
-        result[start.split("/", 1)[1]] = frozenset(principals)
+        if key not in quarantined:  # held by the mass-deletion brake: found by nobody until released
+            for node in _ancestors(start, parents):
+                principals |= granted.get(node, set())
+        result[key] = frozenset(principals)
     return result
 
 

@@ -21,6 +21,7 @@ from headwater.connectors.core.graph_writes import (
     QUARANTINED_AT,
     RECORD_GROUPS,
     RECORDS,
+    _announce_access_change,
     _without_quarantine,
 )
 from headwater.connectors.core.stats import SweepResult
@@ -136,6 +137,7 @@ class SweepMixin:
             if released:
                 tx.upsert_nodes(RECORDS, [_without_quarantine(d) for d in released])
                 result.released = sorted(str(d.get("externalRecordId")) for d in released)
+                _announce_access_change(tx, [f"{RECORDS}/{d['_key']}" for d in released])
             gone = sorted(str(d.get("externalRecordId")) for d in unseen.values())
             if (
                 len(unseen) > self.mass_deletion_threshold * len(members)
@@ -155,6 +157,8 @@ class SweepMixin:
                     ],
                 )
                 result.quarantined, result.braked = gone, True
+                # search hides quarantined records: the index takes their principals away
+                _announce_access_change(tx, [f"{RECORDS}/{k}" for k in unseen])
                 self.logger.warning("connector %s: mass-deletion brake: %s", self.connector_id, reason)
             elif unseen:
                 self._delete_records(tx, sorted(unseen))
@@ -220,13 +224,15 @@ class SweepMixin:
         return self._commit(op) or []
 
     async def release_quarantine(self, scope_id: str | None = None) -> list[str]:
-        """The records come back: clear the quarantine mark (of one scope, or all). No events: they
-        were never deleted. Returns their external ids."""
+        """The records come back: clear the quarantine mark (of one scope, or all). No record events:
+        they were never deleted; an `updatePermissions` each, so search shows them again. Returns their
+        external ids."""
 
         def op(tx: Transaction) -> list[str]:
             docs = self._quarantined_docs(tx, scope_id)
             if docs:
                 tx.upsert_nodes(RECORDS, [_without_quarantine(d) for d in docs])
+                _announce_access_change(tx, [f"{RECORDS}/{d['_key']}" for d in docs])
             return sorted(str(d.get("externalRecordId")) for d in docs)
 
         return self._commit(op) or []
