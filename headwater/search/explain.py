@@ -17,9 +17,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from headwater.indexing.record_principals import INHERIT, NOT_SEARCHABLE_PREFIXES, PERMISSIONS
+from headwater.store.base import MEMBERSHIP_EDGES as BELONGS_TO
 from headwater.store.base import Transaction
-
-PERMISSIONS, BELONGS_TO, INHERIT = "permissions", "belongsTo", "inheritPermissions"
 
 
 @dataclass(slots=True)
@@ -215,7 +215,7 @@ def _denial_notes(user: dict[str, Any], grants: list[dict[str, Any]]) -> list[st
     sources = {str(g["_from"]) for g in grants}
     if not sources:
         notes.append("nobody has a permission on this record or what it inherits from (fail closed)")
-    if any(s.startswith("anyoneWithLink/") for s in sources):
+    if any(s.startswith(NOT_SEARCHABLE_PREFIXES) for s in sources):
         notes.append("it is shared by link only: a link is not membership, so search does not show it")
     email = str(user.get("email") or "")
     if "@" in email and user.get("emailVerified", True) is False:

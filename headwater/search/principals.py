@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import threading
 
+from headwater.indexing.record_principals import NOT_SEARCHABLE_PREFIXES
 from headwater.store.base import GraphStore
-
-# Principals that grant nothing to search: a sharing link is not membership (DESIGN.md).
-NOT_SEARCHABLE_PREFIXES = ("anyoneWithLink/",)
 
 
 class PrincipalCache:
