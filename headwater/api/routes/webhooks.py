@@ -1,0 +1,7 @@
+"""webhooks routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
