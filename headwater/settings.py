@@ -52,6 +52,26 @@ class Settings(BaseSettings):
         description="Base64 of 32 bytes: the AES-256-GCM key for stored secrets. Unset = key file.",
     )
     secret_key_file: Path | None = Field(default=None, description="Default: <data_dir>/secret.key")
+    api_host: str = Field(
+        default="127.0.0.1",
+        description="Where `headwater serve` listens for the API and web UI. 0.0.0.0 exposes it to the "
+        "network: put it behind a TLS-terminating proxy then.",
+    )
+    api_port: int = Field(
+        default=8000, ge=0, le=65535, description="The API and web UI port (0 = any free one)."
+    )
+    session_idle_minutes: int = Field(
+        default=8 * 60, ge=1, description="A web session ends after this many minutes without a request."
+    )
+    session_max_hours: int = Field(
+        default=7 * 24, ge=1, description="A web session ends this many hours after login, however active."
+    )
+    content_link_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=3600,
+        description="How long a signed link to a record's content works (anyone holding it may fetch it).",
+    )
 
     @property
     def resolved_store_url(self) -> str:

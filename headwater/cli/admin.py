@@ -16,6 +16,7 @@ from headwater.services.platform import require_data_dir
 from headwater.services.workers import Component, Role, run_workers
 from headwater.settings import Settings
 
+from .accounts import set_initial_admin_password
 from .common import DataDir, JsonOut, cli_command, fail, may_ask, settings_for
 from .output import print_json, say
 
@@ -28,11 +29,18 @@ ForSeconds = Annotated[
 def init(
     org: Annotated[str, typer.Option(help="Name of the organisation.")] = "My Organisation",
     admin_email: Annotated[str, typer.Option(help="Email of the first admin.")] = "admin@example.com",
+    admin_password_stdin: Annotated[
+        bool,
+        typer.Option("--admin-password-stdin", help="Read the admin's password from stdin's first line."),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Create the data directory, the organisation and its first admin (idempotent)."""
-    org_id = init_instance(settings_for(data_dir), org, ((admin_email, admin_email.split("@")[0], "admin"),))
+    """Create the data directory, the organisation and its first admin (idempotent), and let the
+    admin set a password (asked on a terminal; --admin-password-stdin for scripts)."""
+    settings = settings_for(data_dir)
+    org_id = init_instance(settings, org, ((admin_email, admin_email.split("@")[0], "admin"),))
     say(f"initialised organisation [bold]{escape(org)}[/] ({org_id})")
+    say(escape(set_initial_admin_password(settings, admin_email, admin_password_stdin)))
 
 
 @cli_command
@@ -66,15 +74,49 @@ def reset(
         say(f"reset {escape(str(plan.data_dir))}; start again with `headwater init`")
 
 
+ApiHost = Annotated[
+    str | None,
+    typer.Option(
+        "--host", help="Address the API and web UI listen on (default 127.0.0.1, or HEADWATER_API_HOST)."
+    ),
+]
+ApiPort = Annotated[
+    int | None,
+    typer.Option(
+        "--port", min=0, max=65535, help="Port of the API and web UI (default 8000, or HEADWATER_API_PORT)."
+    ),
+]
+
+
 @cli_command
-def serve(for_seconds: ForSeconds = None, data_dir: DataDir = None) -> None:
+def serve(
+    for_seconds: ForSeconds = None, host: ApiHost = None, port: ApiPort = None, data_dir: DataDir = None
+) -> None:
     """Run everything in one process until Ctrl-C (or --for SECONDS).
 
-    The sync scheduler and sync-events consumer, the indexing worker, and (when built) the API and
-    web UI."""
+    The sync scheduler and sync-events consumer, the indexing worker, and the HTTP API with the web
+    UI (http://127.0.0.1:8000 by default; API docs at /docs)."""
     settings = settings_for(data_dir)
     require_data_dir(settings)
-    asyncio.run(_run(settings, [Role.SYNC, Role.INDEXING], for_seconds, with_api=True, require_all=False))
+    run_roles(settings, for_seconds=for_seconds, api_host=host, api_port=port)
+
+
+def run_roles(
+    settings: Settings, *, for_seconds: float | None, api_host: str | None, api_port: int | None
+) -> None:
+    """Everything `serve` runs (also what `demo --serve` runs after the demo)."""
+    roles = [Role.SYNC, Role.INDEXING]
+    asyncio.run(
+        _run(
+            settings,
+            roles,
+            for_seconds,
+            with_api=True,
+            require_all=False,
+            api_host=api_host,
+            api_port=api_port,
+        )
+    )
 
 
 @cli_command
@@ -90,7 +132,14 @@ def worker(
 
 
 async def _run(
-    settings: Settings, roles: list[Role], for_seconds: float | None, *, with_api: bool, require_all: bool
+    settings: Settings,
+    roles: list[Role],
+    for_seconds: float | None,
+    *,
+    with_api: bool,
+    require_all: bool,
+    api_host: str | None = None,
+    api_port: int | None = None,
 ) -> None:
     if for_seconds is not None and for_seconds < 0:
         raise InvalidArgumentError("--for takes a number of seconds >= 0")
@@ -103,7 +152,16 @@ async def _run(
             pass
     if for_seconds is not None:
         loop.call_later(for_seconds, stop.set)
-    await run_workers(settings, roles, stop, with_api=with_api, require_all=require_all, on_ready=_announce)
+    await run_workers(
+        settings,
+        roles,
+        stop,
+        with_api=with_api,
+        api_host=api_host,
+        api_port=api_port,
+        require_all=require_all,
+        on_ready=_announce,
+    )
     say("stopped")
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from headwater.bootstrap import DEMO_ORG, DEMO_USERS, init_instance
 from headwater.errors import HeadwaterError
+from headwater.services import accounts
 from headwater.services.connectors import create_instance_with_config
 from headwater.services.platform import open_store_only
 from headwater.services.syncing import run_syncs
@@ -24,6 +25,9 @@ from headwater.settings import Settings
 from headwater.store.base import GraphStore
 
 ADA, BOB = DEMO_USERS[0][0], DEMO_USERS[1][0]
+# Demo-only passwords, printed by `headwater demo`: set once, never changed by a re-run (a user
+# who set their own keeps it). Never use them on an instance others can reach.
+DEMO_PASSWORDS = {ADA: "ada-demo-password", BOB: "bob-demo-password"}
 # (instance name, folder under the workspace, who besides its owner Ada may read it)
 DEMO_FOLDERS = (
     ("Larkspur team drive", "team", (BOB,)),
@@ -51,10 +55,13 @@ class DemoReport:
     indexing: dict[str, int] = field(default_factory=dict)
     indexing_seconds: float = 0.0
     searches: list[dict[str, Any]] = field(default_factory=list)
+    # the demo users and their demo passwords (None: the user has another password already)
+    logins: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "workspace": self.workspace,
+            "logins": self.logins,
             "instances": self.instances,
             "syncs": self.syncs,
             "indexing": self.indexing,
@@ -84,6 +91,7 @@ async def run_demo(
     report = DemoReport(str(workspace))
     on_step("organisation and users")
     await asyncio.to_thread(init_instance, settings, DEMO_ORG, DEMO_USERS)  # it runs its own event loop
+    report.logins = await asyncio.to_thread(_demo_logins, settings)
 
     on_step("connector instances")
     store = open_store_only(settings)
@@ -121,6 +129,28 @@ async def run_demo(
                 {"as": email, "query": question, "hits": [h.as_dict() for h in results.hits]}
             )
     return report
+
+
+def _demo_logins(settings: Settings) -> list[dict[str, Any]]:
+    """Give each demo user the demo password unless they have a password already."""
+    store = open_store_only(settings)
+    try:
+        logins = []
+        for email, _, role in DEMO_USERS:
+            account = accounts.find_account(store, email)
+            password: str | None = DEMO_PASSWORDS[email]
+            if accounts.has_password(store, account.key):
+                password = (
+                    None
+                    if not accounts.password_matches(store, account.key, DEMO_PASSWORDS[email])
+                    else password
+                )
+            else:
+                accounts.set_password(store, account.key, DEMO_PASSWORDS[email])
+            logins.append({"email": email, "role": role, "password": password})
+        return logins
+    finally:
+        store.close()
 
 
 async def index_until_done(settings: Settings, *, timeout_s: float) -> dict[str, int]:

@@ -52,3 +52,24 @@ class NotADataDirError(HeadwaterError):
 
 class InvalidArgumentError(HeadwaterError, ValueError):
     """An argument is out of range or malformed; the message names it."""
+
+
+class AuthenticationError(HeadwaterError):
+    """The request carries no valid credentials (no session, an expired one, an unknown token)."""
+
+
+class ForbiddenError(HeadwaterError):
+    """The caller is known but may not do this (a member asking for an admin action, a missing CSRF
+    token); the message says what would be allowed."""
+
+
+class ConflictError(HeadwaterError):
+    """The request clashes with what exists (an email already taken, the last admin demoted)."""
+
+
+class TooManyAttemptsError(HeadwaterError):
+    """Too many failed attempts in a short time; `retry_after_s` says when to try again."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -1,41 +1,32 @@
-"""Permission-filtered search, as the CLI and the API ask for it. Search itself lives in
-`headwater.search` (issue 6); this is the one place that calls it, imported lazily so that
-everything else works (and says so) where it is missing.
+"""Permission-filtered search, as the CLI and the API ask for it.
 
-The entry point used is `headwater.search.service.search`:
-
-    def search(settings, query, user_email, *, k=10, mode="hybrid") -> SearchResults
-
-whose result has `as_dict()` -> `{"query", "mode", "tookMs", "hits": [...]}` (a plain list of hit
-dicts is accepted too). Wiring another entry point means changing `_entry_point` only.
+`search` is the CLI's (a user named by email, the instance opened for one query). `search_as` is the
+API's and the web pages': always on behalf of the authenticated caller (there is no "as another
+user", for admins either), over the process's shared `SearchService`. Its hits are checked once more
+against the graph as it is now (`record_access.readable_among`): the index learns of a removed grant
+from an event a moment later, and in that moment the hit is dropped here rather than shown.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+import html
+import time
+from dataclasses import dataclass
 from typing import Any
 
+from headwater.indexing.types import SearchFilters
+from headwater.search import service as search_module
+from headwater.search.service import Mode, SearchHit, SearchService
 from headwater.settings import Settings
+from headwater.store.base import GraphStore
 
-from .errors import InvalidArgumentError, NotBuiltYetError
+from .errors import InvalidArgumentError
+from .record_access import readable_among
 
-SEARCH_MODULE = "headwater.search.service"
-NOT_BUILT = "search is not built yet (issue 6)"
-MODES = ("hybrid", "keyword", "vector")
-
-
-def _entry_point() -> Callable[..., Any]:
-    try:
-        module = importlib.import_module(SEARCH_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name and SEARCH_MODULE.startswith(exc.name):
-            raise NotBuiltYetError(NOT_BUILT) from None
-        raise
-    search = getattr(module, "search", None)
-    if not callable(search):
-        raise NotBuiltYetError(f"{NOT_BUILT}: {SEARCH_MODULE} has no search() function yet")
-    return search  # type: ignore[no-any-return]
+MODES: tuple[Mode, ...] = ("hybrid", "keyword", "vector")
+MAX_K = 50
+MAX_QUERY_CHARS = 1000
+RECHECK_SLACK = 5  # extra hits asked for, so that a dropped stale hit does not shorten the page
 
 
 def search(
@@ -43,21 +34,130 @@ def search(
 ) -> dict[str, Any]:
     """`{"query", "asUser", "mode", "tookMs", "hits"}`: what `user_email` may read that matches
     `query`, best first. Each hit is a dict (`recordName`, `score`, `snippet`, `webUrl`, ...)."""
-    if not query.strip():
-        raise InvalidArgumentError("the query is empty — say what to search for")
-    if limit < 1:
-        raise InvalidArgumentError(f"limit must be at least 1, not {limit}")
-    if mode not in MODES:
-        raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-    result = _entry_point()(settings, query, user_email, k=limit, mode=mode)
-    data = result.as_dict() if hasattr(result, "as_dict") else result
-    if not isinstance(data, dict):
-        data = {"hits": list(data)}
-    hits = [dict(hit) for hit in data.get("hits") or []]
+    checked_mode = _check(query, limit, mode)
+    result = search_module.search(settings, query, user_email, k=limit, mode=checked_mode)
+    data = result.as_dict()
     return {
         "query": query,
         "asUser": user_email,
         "mode": data.get("mode", mode),
         "tookMs": data.get("tookMs"),
-        "hits": hits,
+        "hits": [dict(hit) for hit in data.get("hits") or []],
     }
+
+
+def _check(query: str, k: int, mode: str) -> Mode:
+    if not query.strip():
+        raise InvalidArgumentError("the query is empty — say what to search for")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidArgumentError(f"the query is longer than {MAX_QUERY_CHARS} characters — shorten it")
+    if k < 1:
+        raise InvalidArgumentError(f"limit must be at least 1, not {k}")
+    for known in MODES:
+        if mode == known:
+            return known
+    raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+
+
+@dataclass(frozen=True)
+class SearchScope:
+    """Optional narrowing of a search; lists match any of their values. `modified_from` is
+    inclusive, `modified_to` exclusive (epoch ms of the source's last change)."""
+
+    connector_ids: frozenset[str] = frozenset()
+    record_types: frozenset[str] = frozenset()
+    record_group_ids: frozenset[str] = frozenset()
+    modified_from: int | None = None
+    modified_to: int | None = None
+
+    def as_filters(self) -> SearchFilters | None:
+        start, end = self.modified_from, self.modified_to
+        if start is not None and end is not None and start >= end:
+            raise InvalidArgumentError("modifiedFrom must be before modifiedTo")
+        filters = SearchFilters(
+            connector_ids=self.connector_ids or None,
+            record_types=frozenset(t.upper() for t in self.record_types) or None,
+            record_group_ids=self.record_group_ids or None,
+            updated_after=self.modified_from,
+            updated_before=self.modified_to,
+        )
+        return None if filters == SearchFilters() else filters
+
+
+def readable_hits(
+    service: SearchService,
+    store: GraphStore,
+    *,
+    user_key: str,
+    org_key: str,
+    query: str,
+    k: int = 10,
+    mode: str = "hybrid",
+    scope: SearchScope | None = None,
+) -> tuple[list[SearchHit], float]:
+    """The caller's hits (best first, at most `k`, each readable by them now) and the time taken
+    in ms. The raw `SearchHit`s keep the whole passage (`text`), which answers are built from."""
+    checked_mode = _check(query, k, mode)
+    if k > MAX_K:
+        raise InvalidArgumentError(f"k must be at most {MAX_K}, not {k}")
+    filters = (scope or SearchScope()).as_filters()
+    started = time.perf_counter()
+    results = service.search(
+        query, user_key=user_key, k=k + RECHECK_SLACK, filters=filters, mode=checked_mode
+    )
+    with store.read() as tx:
+        allowed = readable_among(tx, user_key, org_key, [h.record_key for h in results.hits])
+    hits = [h for h in results.hits if h.record_key in allowed][:k]
+    return hits, (time.perf_counter() - started) * 1000
+
+
+def search_as(
+    service: SearchService,
+    store: GraphStore,
+    *,
+    user_key: str,
+    org_key: str,
+    query: str,
+    k: int = 10,
+    mode: str = "hybrid",
+    scope: SearchScope | None = None,
+) -> dict[str, Any]:
+    """`{"query", "mode", "tookMs", "hits": [hit_view...]}` for the caller (see `hit_view`)."""
+    hits, took_ms = readable_hits(
+        service, store, user_key=user_key, org_key=org_key, query=query, k=k, mode=mode, scope=scope
+    )
+    with store.read() as tx:
+        instances = tx.get_nodes("apps", sorted({h.connector_id for h in hits}))
+    names = {key: str(doc.get("name") or key) for key, doc in instances.items()}
+    return {
+        "query": query,
+        "mode": mode,
+        "tookMs": round(took_ms, 2),
+        "hits": [hit_view(h, names) for h in hits],
+    }
+
+
+def hit_view(hit: SearchHit, connector_names: dict[str, str]) -> dict[str, Any]:
+    """One hit as the API returns it. `snippet` marks the query's words as `[[word]]`;
+    `snippetHtml` is the same text HTML-escaped with `<mark>` around them, safe to insert in a page.
+    `location` says where in the record the passage is (page, slide, sheet and row, heading, line)."""
+    return {
+        "recordKey": hit.record_key,
+        "recordName": hit.record_name,
+        "recordType": hit.record_type,
+        "connector": {
+            "id": hit.connector_id,
+            "name": connector_names.get(hit.connector_id),
+            "type": hit.connector_name,
+        },
+        "webUrl": hit.web_url,
+        "score": round(hit.score, 6),
+        "snippet": hit.snippet,
+        "snippetHtml": snippet_html(hit.snippet),
+        "location": hit.location,
+        "more": hit.more,
+    }
+
+
+def snippet_html(snippet: str) -> str:
+    return html.escape(snippet).replace("[[", "<mark>").replace("]]", "</mark>")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -115,13 +113,6 @@ def test_users_with_their_groups(cli: Cli) -> None:
     ]
 
 
-def test_search_says_it_is_not_built_until_it_is(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("headwater.services.search.SEARCH_MODULE", "headwater.search.not_there_yet")
-    result = cli("search", "plan", "--as", ADA)
-    assert result.exit_code == 2
-    assert error_of(result) == "error: search is not built yet (issue 6)"
-
-
 def test_search_calls_the_search_service_when_there_is_one(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[Path, str, str, int, str]] = []
     hit = {"recordName": "plan.md", "score": 0.5, "snippet": "the **plan**", "webUrl": None}
@@ -136,10 +127,7 @@ def test_search_calls_the_search_service_when_there_is_one(cli: Cli, monkeypatch
         calls.append((settings.data_dir, query, user_email, k, mode))
         return Results()
 
-    fake = types.ModuleType("fake_search_service")
-    fake.search = search  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "fake_search_service", fake)
-    monkeypatch.setattr("headwater.services.search.SEARCH_MODULE", "fake_search_service")
+    monkeypatch.setattr("headwater.search.service.search", search)
     assert cli.json("search", "plan", "--as", ADA, "--limit", "3", "--mode", "keyword") == {
         "query": "plan",
         "asUser": ADA,

@@ -537,9 +537,12 @@ class ConnectorBuilder:
     def build_decorator(self) -> Callable[[T], T]:
         """Validate now (at import) and return the class decorator that attaches the metadata."""
         metadata = self.build_metadata()
+        # the flow settings the metadata leaves out (PKCE, extra authorize params), for the OAuth flow
+        oauth_configs = {k: copy.deepcopy(v) for k, v in self.config_builder.oauth_configs.items() if k}
 
         def decorate(cls: T) -> T:
             cls._connector_metadata = copy.deepcopy(metadata)  # type: ignore[attr-defined]
+            cls._oauth_configs = oauth_configs  # type: ignore[attr-defined]
             cls._is_connector = True  # type: ignore[attr-defined]
             return cls
 

@@ -1,0 +1,84 @@
+"""Real content for page tests: two Local FS folders synced by the sync engine and indexed by the
+indexing worker into the app's own store and search index (so pages search what was indexed).
+
+    Team docs (team, admin@acme.test's): harbour-plan.md and a file whose NAME is a script tag,
+        shared with member@acme.test
+    Admin private (personal, admin@acme.test's): salaries.md, shared with nobody else
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from headwater.api.state import ApiState
+from headwater.connectors.core.engine import SyncEngine
+from headwater.connectors.core.instances import create_instance
+from headwater.events.store_log import StoreEventLog
+from headwater.indexing.parsing.base import ParseLimits
+from headwater.indexing.sources import ConnectorPool, ContentFetcher
+from headwater.indexing.status import RetryPolicy
+from headwater.indexing.worker import IndexingWorker, WorkerOptions
+from headwater.services.catalog import discover_connectors
+from headwater.services.platform import config_key
+
+LOCAL_FS = "Local FS"
+SCRIPT_NAME = "<img src=x onerror=alert(1)> notes.md"
+LOG = logging.getLogger("tests.web")
+
+
+@dataclass(frozen=True)
+class Seeded:
+    team_id: str
+    private_id: str
+    records: dict[str, str]  # record name -> key
+
+
+async def seed(state: ApiState, org_key: str, admin_key: str, root: Path) -> Seeded:
+    discover_connectors()
+    public, private = root / "public", root / "private"
+    public.mkdir(parents=True)
+    private.mkdir(parents=True)
+    (public / "harbour-plan.md").write_text(
+        "# Harbour plan\n\nThe lighthouse rota starts in May. Keepers swap every Tuesday.\n"
+    )
+    (public / SCRIPT_NAME).write_text("Lighthouse notes with a suspicious name.\n")
+    (private / "salaries.md").write_text("# Salaries\n\nConfidential: the lighthouse keepers' salaries.\n")
+
+    team = create_instance(
+        state.store, type=LOCAL_FS, name="Team docs", scope="team", org_id=org_key, created_by=admin_key
+    )
+    mine = create_instance(
+        state.store,
+        type=LOCAL_FS,
+        name="Admin private",
+        scope="personal",
+        org_id=org_key,
+        created_by=admin_key,
+    )
+    await state.config.put(
+        config_key(team["_key"]), {"sync": {"folders": str(public), "shareWithUsers": "member@acme.test"}}
+    )
+    await state.config.put(config_key(mine["_key"]), {"sync": {"folders": str(private)}})
+    engine = SyncEngine(state.store, state.config, logger=LOG)
+    for doc in (team, mine):
+        run = await engine.run_sync(doc["_key"])
+        assert run["outcome"] == "completed", run
+    worker = IndexingWorker(
+        state.store,
+        StoreEventLog(state.store, lease_ms=2000, poll_interval_s=0.01),
+        state.search_index,
+        state.embedder,
+        ContentFetcher(ConnectorPool(state.store, state.config, logger=LOG)),
+        options=WorkerOptions(
+            idle_poll_s=0.02,
+            parse_limits=ParseLimits(isolate=False),
+            retry=RetryPolicy(base_delay_s=0.01, max_delay_s=0.05),
+        ),
+    )
+    await worker.run_until_idle(60)
+    with state.store.read() as tx:
+        docs = tx.find_nodes("records")
+    records = {str(d["recordName"]): str(d["_key"]) for d in docs if d.get("recordType") == "FILE"}
+    return Seeded(str(team["_key"]), str(mine["_key"]), records)
