@@ -42,6 +42,7 @@ from headwater.testing.fake_graph.serialize import (
 from headwater.testing.fake_graph.tokens import Cursor, InvalidToken
 
 DOWNLOAD_ANNOTATION = "@microsoft.graph.downloadUrl"
+SHARED_CHANGED_ANNOTATION = "@microsoft.graph.sharedChanged"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -125,7 +126,7 @@ def item_json(
     if scope is not None:
         body["shared"] = {"scope": scope}
     if shared_changed:
-        body["@microsoft.graph.sharedChanged"] = "True"
+        body[SHARED_CHANGED_ANNOTATION] = "True"
     return body
 
 
@@ -141,6 +142,8 @@ def selected_item(body: Json, select: list[str] | None) -> Json:
     if select is None:
         return body
     trimmed = select_fields(body, select)
+    if SHARED_CHANGED_ANNOTATION in body:  # an annotation of the delta response, not a selectable property
+        trimmed[SHARED_CHANGED_ANNOTATION] = body[SHARED_CHANGED_ANNOTATION]
     if (DOWNLOAD_ANNOTATION in select or "content.downloadUrl" in select) and DOWNLOAD_ANNOTATION in body:
         trimmed[DOWNLOAD_ANNOTATION] = body[DOWNLOAD_ANNOTATION]
     return trimmed
