@@ -1,7 +1,14 @@
 """Outlook mailboxes: folders (well-known ones plus user folders), messages with attachments.
 
-As in Graph without `Prefer: IdType="ImmutableId"`, moving a message gives it a new id: the source
-folder's delta reports the old id `@removed`, the target folder's delta the new one."""
+Ids. Outlook ids are base64 and, as Graph really hands them out, may contain "/" and "+" (the fake's
+ids do, most of them). Graph cannot route such an id in a path, even percent-encoded; clients send
+its REST form instead ("/" -> "-", "+" -> "_"), which every lookup here accepts (`rest_id`).
+
+Moves. A message has two ids: its regular one, which changes when the message moves to another
+folder, and its immutable one (`Message.immutable_id`), which Graph answers instead when the request
+says `Prefer: IdType="ImmutableId"` and which survives moves. Either way the source folder's delta
+reports the message `@removed` and the target folder's delta reports it as new: with regular ids
+under a new id, with immutable ids under the same one."""
 
 from __future__ import annotations
 
@@ -32,6 +39,17 @@ WELL_KNOWN_FOLDERS = {
 Address = str | tuple[str, str]  # "a@x" or (name, "a@x")
 
 
+def rest_id(outlook_id: str) -> str:
+    """An Outlook id in the form Graph takes in a URL path (translateExchangeIds' restId)."""
+    return outlook_id.replace("/", "-").replace("+", "_")
+
+
+def _outlook_id(ids: IdFactory, prefix: str = "") -> str:
+    """A new Outlook id in the form Graph returns it: standard base64, so "/" and "+" occur."""
+    raw = ids.mail_id().replace("-", "+").replace("_", "/")
+    return prefix + raw[len(prefix) :] if prefix else raw
+
+
 class MailMixin:
     ids: IdFactory
     clock: FakeClock
@@ -43,11 +61,11 @@ class MailMixin:
         raise NotImplementedError
 
     def add_mailbox(self, user: User) -> Mailbox:
-        mailbox = Mailbox(user_id=user.id, root_id=self.ids.mail_id())
+        mailbox = Mailbox(user_id=user.id, root_id=_outlook_id(self.ids))
         self.mailboxes[user.id] = mailbox
         for well_known, display_name in WELL_KNOWN_FOLDERS.items():
             folder = MailFolder(
-                self.ids.mail_id(), user.id, display_name, mailbox.root_id, well_known_name=well_known
+                _outlook_id(self.ids), user.id, display_name, mailbox.root_id, well_known_name=well_known
             )
             mailbox.folders[folder.id] = folder
         return mailbox
@@ -59,12 +77,13 @@ class MailMixin:
         return self.mailboxes[user.id]
 
     def mail_folder(self, user_id: str, folder: str) -> MailFolder:
-        """A folder by id or well-known name ("inbox", "sentitems", ...)."""
+        """A folder by id (as returned, or its REST form) or well-known name ("inbox", ...)."""
         mailbox = self.mailbox(user_id)
         if folder in mailbox.folders:
             return mailbox.folders[folder]
+        wanted = rest_id(folder)
         for candidate in mailbox.folders.values():
-            if candidate.well_known_name == folder.lower():
+            if candidate.well_known_name == folder.lower() or rest_id(candidate.id) == wanted:
                 return candidate
         raise UnknownObject(f"no mail folder {folder!r} for user {user_id!r}")
 
@@ -74,7 +93,7 @@ class MailMixin:
     def add_mail_folder(self, user_id: str, display_name: str, *, parent: str | None = None) -> MailFolder:
         mailbox = self.mailbox(user_id)
         parent_id = self.mail_folder(user_id, parent).id if parent else mailbox.root_id
-        folder = MailFolder(self.ids.mail_id(), mailbox.user_id, display_name, parent_id)
+        folder = MailFolder(_outlook_id(self.ids), mailbox.user_id, display_name, parent_id)
         mailbox.folders[folder.id] = folder
         return folder
 
@@ -96,7 +115,7 @@ class MailMixin:
         """A message in `folder`; `attachments` are (name, contentType, bytes). Pass the
         `conversation_id` of an earlier message to put a reply in its conversation."""
         target = self.mail_folder(user_id, folder)
-        message_id = self.ids.mail_id()
+        message_id = _outlook_id(self.ids)
         now = self.clock.now()
         message = Message(
             id=message_id,
@@ -109,6 +128,7 @@ class MailMixin:
             cc=[_address(a) for a in cc],
             bcc=[_address(a) for a in bcc],
             conversation_id=conversation_id or self.ids.mail_id(),
+            immutable_id=_outlook_id(self.ids, "AAkALgAAAAAAHYQDEapmEc2byACqAC"),
             internet_message_id=f"<{self.ids.token()}@{self.domain}>",
             received=received or now,
             sent=received or now,
@@ -116,7 +136,7 @@ class MailMixin:
             modified=now,
             seq=self.log.record(mail_scope(target.user_id, target.id), "created", message_id),
             attachments=[
-                Attachment(self.ids.mail_id(), name, content_type, data, now)
+                Attachment(_outlook_id(self.ids), name, content_type, data, now)
                 for name, content_type, data in attachments
             ],
         )
@@ -124,7 +144,15 @@ class MailMixin:
         return message
 
     def message(self, user_id: str, message_id: str) -> Message:
-        found = self.mailbox(user_id).messages.get(message_id)
+        """A message by its regular or immutable id, as returned or in REST form."""
+        messages = self.mailbox(user_id).messages
+        found = messages.get(message_id)
+        if found is None:
+            wanted = rest_id(message_id)
+            found = next(
+                (m for m in messages.values() if wanted in (rest_id(m.id), rest_id(m.immutable_id))),
+                None,
+            )
         if found is None:
             raise UnknownObject(f"no message {message_id!r} for user {user_id!r}")
         return found
@@ -133,6 +161,7 @@ class MailMixin:
         self, user_id: str, message_id: str, *, is_read: bool | None = None, subject: str | None = None
     ) -> Message:
         message = self.message(user_id, message_id)
+        message_id = message.id
         message.is_read = message.is_read if is_read is None else is_read
         message.subject = message.subject if subject is None else subject
         message.change_version += 1
@@ -141,11 +170,12 @@ class MailMixin:
         return message
 
     def move_message(self, user_id: str, message_id: str, folder: str) -> Message:
-        """Move to another folder; the message gets a new id there (returned)."""
+        """Move to another folder; the message gets a new regular id there (returned) and keeps its
+        immutable id."""
         old = self.message(user_id, message_id)
         target = self.mail_folder(user_id, folder)
-        self.delete_message(user_id, message_id)
-        new_id = self.ids.mail_id()
+        self.delete_message(user_id, old.id)
+        new_id = _outlook_id(self.ids)
         moved = replace(
             old,
             id=new_id,
@@ -161,9 +191,11 @@ class MailMixin:
         """Remove for good (a hard delete); the folder's delta reports `@removed: deleted`."""
         message = self.message(user_id, message_id)
         mailbox = self.mailboxes[message.user_id]
-        del mailbox.messages[message_id]
-        seq = self.log.record(mail_scope(message.user_id, message.folder_id), "deleted", message_id)
-        mailbox.folders[message.folder_id].removed_messages[message_id] = seq
+        del mailbox.messages[message.id]
+        seq = self.log.record(mail_scope(message.user_id, message.folder_id), "deleted", message.id)
+        folder = mailbox.folders[message.folder_id]
+        folder.removed_messages[message.id] = seq
+        folder.removed_immutable_ids[message.id] = message.immutable_id
 
     def folder_messages(self, user_id: str, folder_id: str) -> list[Message]:
         return [m for m in self.mailbox(user_id).messages.values() if m.folder_id == folder_id]

@@ -203,6 +203,8 @@ class Message:
     is_draft: bool = False
     importance: str = "normal"
     attachments: list[Attachment] = field(default_factory=list)
+    # what Graph answers under `Prefer: IdType="ImmutableId"`: kept when the message moves
+    immutable_id: str = ""
 
 
 @dataclass
@@ -215,6 +217,8 @@ class MailFolder:
     is_hidden: bool = False
     # message id -> seq of its removal from this folder (deleted or moved away), for @removed
     removed_messages: dict[str, int] = field(default_factory=dict)
+    # message id -> its immutable id, for the @removed entries of clients asking for immutable ids
+    removed_immutable_ids: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

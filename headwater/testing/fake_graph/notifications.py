@@ -4,7 +4,8 @@ and delivery of change notifications for the tenant's changes to each subscripti
 Delivery is explicit (`await graph.notifications.deliver()`), so tests decide when notifications
 arrive. Drive subscriptions get one `updated` notification per drive and delivery, without item
 details (as OneDrive sends them: the receiver calls delta); mail, user and group subscriptions get
-one notification per changed object with `resourceData`."""
+one notification per changed object with `resourceData`. A subscription created with
+`Prefer: IdType="ImmutableId"` names messages by their immutable ids, as Graph's do."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from starlette.routing import Route
 from headwater.testing.fake_graph.changelog import GROUPS, USERS, Scope, drive_scope, graph_time, mail_scope
 from headwater.testing.fake_graph.model import Subscription
 from headwater.testing.fake_graph.odata import GraphHTTPError, Json, graph_of, graph_root, json_response
+from headwater.testing.fake_graph.routes_mail import wants_immutable_ids
 from headwater.testing.fake_graph.serialize import change_key, subscription_json
 
 if TYPE_CHECKING:
@@ -74,6 +76,9 @@ class Notifier:
         self.client = client
         self._delivered_seq = 0
         self.deliveries: list[tuple[str, int]] = []  # (notificationUrl, HTTP status) per POST
+        self.immutable_id_subscriptions: set[str] = set()
+        # subscription id -> the change-log position when it was created: earlier changes are not its
+        self.created_at_seq: dict[str, int] = {}
 
     async def handshake(self, url: str) -> None:
         if self.client is None:
@@ -108,6 +113,8 @@ class Notifier:
             for sub in tenant.subscriptions.values():
                 if sub.expiration <= now or not _matches(sub.scope, event.scope):
                     continue
+                if event.seq <= self.created_at_seq.get(sub.id, 0):
+                    continue
                 if sub.scope[0] == "drive":
                     if sub.id in drives_notified:
                         continue
@@ -123,9 +130,14 @@ class Notifier:
     def _object_notification(self, sub: Subscription, scope: Scope, change: str, object_id: str) -> Json:
         tenant = self._graph.tenant
         if scope[0] == "mail":
+            mailbox = tenant.mailboxes[scope[1]]
+            message = mailbox.messages.get(object_id)
+            if sub.id in self.immutable_id_subscriptions:
+                folder = mailbox.folders[scope[2]]
+                removed = folder.removed_immutable_ids.get(object_id, object_id)
+                object_id = message.immutable_id if message is not None else removed
             resource = f"Users/{scope[1]}/Messages/{object_id}"
             data: Json = {"@odata.type": "#Microsoft.Graph.Message", "@odata.id": resource, "id": object_id}
-            message = tenant.mailboxes[scope[1]].messages.get(object_id)
             if message is not None:
                 data["@odata.etag"] = f'W/"{change_key(message)}"'
         else:
@@ -244,6 +256,9 @@ async def create_subscription(request: Request) -> Response:
         lifecycle_notification_url=body.get("lifecycleNotificationUrl"),
     )
     graph.tenant.subscriptions[sub.id] = sub
+    graph.notifications.created_at_seq[sub.id] = graph.tenant.log.seq
+    if wants_immutable_ids(request):
+        graph.notifications.immutable_id_subscriptions.add(sub.id)
     out = {
         "@odata.context": f"{graph_root(request)}/$metadata#subscriptions/$entity",
         **subscription_json(sub, graph.client_id),

@@ -1,4 +1,7 @@
-"""Outlook: mail folders (+ childFolders), messages, per-folder message delta with `@removed`, attachments."""
+"""Outlook: mail folders (+ childFolders), messages, per-folder message delta with `@removed`, attachments.
+
+Ids in paths are taken as returned or in their REST form (see `mail.py`); message ids in answers are the
+immutable ones when the request says `Prefer: IdType="ImmutableId"`, as Graph does."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from headwater.testing.fake_graph.changelog import mail_scope
-from headwater.testing.fake_graph.model import MailFolder, Message
+from headwater.testing.fake_graph.mail import rest_id
+from headwater.testing.fake_graph.model import Attachment, MailFolder, Message
 from headwater.testing.fake_graph.odata import (
     GraphHTTPError,
     Json,
@@ -68,8 +72,16 @@ async def get_folder(request: Request) -> Response:
     )
 
 
-def _message_out(message: Message, select: list[str] | None) -> Json:
+def wants_immutable_ids(request: Request) -> bool:
+    """Whether the request carries `Prefer: IdType="ImmutableId"` (among other Prefer values)."""
+    prefer = ",".join(request.headers.getlist("prefer")).replace(" ", "").lower()
+    return 'idtype="immutableid"' in prefer
+
+
+def _message_out(message: Message, select: list[str] | None, immutable: bool = False) -> Json:
     body = select_fields(message_json(message, OWA), select)
+    if immutable:
+        body["id"] = message.immutable_id
     return {"@odata.type": "#microsoft.graph.message", **body}
 
 
@@ -78,7 +90,8 @@ async def list_messages(request: Request) -> Response:
     user_id = request.path_params["user_id"]
     folder = tenant.mail_folder(user_id, request.path_params["folder_id"])
     select = parse_select(request)
-    messages = [_message_out(m, select) for m in tenant.folder_messages(user_id, folder.id)]
+    immutable = wants_immutable_ids(request)
+    messages = [_message_out(m, select, immutable) for m in tenant.folder_messages(user_id, folder.id)]
     messages.reverse()  # newest first, as Outlook lists them
     return collection_page(
         request, messages, entity="message", context="messages", default_size=10, maximum=1000
@@ -88,7 +101,8 @@ async def list_messages(request: Request) -> Response:
 async def get_message(request: Request) -> Response:
     tenant = graph_of(request).tenant
     message = tenant.message(request.path_params["user_id"], request.path_params["message_id"])
-    return json_response(request, _message_out(message, parse_select(request)), entity="message")
+    out = _message_out(message, parse_select(request), wants_immutable_ids(request))
+    return json_response(request, out, entity="message")
 
 
 def _sync_state_gone() -> GraphHTTPError:
@@ -122,10 +136,15 @@ async def messages_delta(request: Request) -> Response:
             candidates += [(seq, message_id) for message_id, seq in folder.removed_messages.items()]
         page, cursor = take_page(cursor, candidates, int(cursor.options["size"]))
     select = cursor.options.get("select")
+    immutable = wants_immutable_ids(request)
     value = [
-        {"@odata.type": "#microsoft.graph.message", "id": m, "@removed": {"reason": "deleted"}}
+        {
+            "@odata.type": "#microsoft.graph.message",
+            "id": folder.removed_immutable_ids.get(m, m) if immutable else m,
+            "@removed": {"reason": "deleted"},
+        }
         if isinstance(m, str)
-        else _message_out(m, select)
+        else _message_out(m, select, immutable)
         for m in page
     ]
     body: Json = {"@odata.context": f"{graph_root(request)}/$metadata#Collection(message)", "value": value}
@@ -143,22 +162,23 @@ async def list_attachments(request: Request) -> Response:
     )
 
 
-async def attachment_value(request: Request) -> Response:
+def _attachment(request: Request) -> Attachment:
     tenant = graph_of(request).tenant
     message = tenant.message(request.path_params["user_id"], request.path_params["message_id"])
+    wanted = rest_id(request.path_params["attachment_id"])
     for attachment in message.attachments:
-        if attachment.id == request.path_params["attachment_id"]:
-            return Response(attachment.content, media_type=attachment.content_type)
+        if rest_id(attachment.id) == wanted:
+            return attachment
     raise GraphHTTPError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+
+
+async def attachment_value(request: Request) -> Response:
+    attachment = _attachment(request)
+    return Response(attachment.content, media_type=attachment.content_type)
 
 
 async def get_attachment(request: Request) -> Response:
-    tenant = graph_of(request).tenant
-    message = tenant.message(request.path_params["user_id"], request.path_params["message_id"])
-    for attachment in message.attachments:
-        if attachment.id == request.path_params["attachment_id"]:
-            return json_response(request, attachment_json(attachment), entity="fileAttachment")
-    raise GraphHTTPError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+    return json_response(request, attachment_json(_attachment(request)), entity="fileAttachment")
 
 
 ROUTES = [

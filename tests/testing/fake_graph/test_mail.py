@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 from headwater.testing.fake_graph import FakeGraph
+from headwater.testing.fake_graph.mail import rest_id
 from tests.testing.fake_graph.conftest import Seed
 from tests.testing.fake_graph.helpers import session
 
@@ -95,11 +96,10 @@ def test_attachments_carry_base64_content(graph: FakeGraph, seed: Seed) -> None:
 
     async def scenario() -> tuple[list[dict[str, Any]], bytes, dict[str, Any]]:
         async with session(graph) as s:
-            items, _ = await s.collect(f"/users/{seed.alice.id}/messages/{message.id}/attachments")
-            raw = await s.get(
-                f"/users/{seed.alice.id}/messages/{message.id}/attachments/{items[0]['id']}/$value"
-            )
-            full = (await s.get(f"/users/{seed.alice.id}/messages/{message.id}")).json()
+            path = f"/users/{seed.alice.id}/messages/{rest_id(message.id)}"
+            items, _ = await s.collect(f"{path}/attachments")
+            raw = await s.get(f"{path}/attachments/{rest_id(items[0]['id'])}/$value")
+            full = (await s.get(path)).json()
             return items, raw.content, full
 
     items, raw, full = run(scenario())
@@ -121,3 +121,60 @@ def test_mail_pages_default_to_ten(graph: FakeGraph, seed: Seed) -> None:
             return [len(first["value"]), len(second["value"]), int("@odata.deltaLink" in second)]
 
     assert run(scenario()) == [10, 2, 1]
+
+
+def test_outlook_ids_come_with_slashes_and_are_routed_in_their_rest_form(
+    graph: FakeGraph, seed: Seed
+) -> None:
+    messages = [
+        seed.tenant.add_message(seed.alice.id, f"m{n}", "<p>x</p>", sender="bob@contoso.onmicrosoft.com")
+        for n in range(8)
+    ]
+    awkward = next(m for m in messages if "/" in m.id)
+    assert any("+" in m.id for m in messages)
+
+    async def scenario() -> tuple[int, str, int]:
+        async with session(graph) as s:
+            raw = await s.get(f"/users/{seed.alice.id}/messages/{awkward.id}")
+            rest = await s.get(f"/users/{seed.alice.id}/messages/{rest_id(awkward.id)}")
+            missing = await s.get(f"/users/{seed.alice.id}/messages/{rest_id(awkward.id)}x")
+            return raw.status_code, rest.json()["id"], missing.status_code
+
+    raw_status, returned_id, missing_status = run(scenario())
+    assert raw_status == 400  # a "/" splits the path, as it does in Graph
+    assert returned_id == awkward.id  # answers carry the id as Graph returns it
+    assert missing_status == 404
+
+
+def test_immutable_ids_survive_a_move_and_regular_ids_do_not(graph: FakeGraph, seed: Seed) -> None:
+    tenant, alice = seed.tenant, seed.alice
+    message = tenant.add_message(alice.id, "Plan", "<p>v1</p>", sender="bob@contoso.onmicrosoft.com")
+    immutable = {"Prefer": 'odata.maxpagesize=5, IdType="ImmutableId"'}
+
+    async def rounds(headers: dict[str, str]) -> tuple[list[Any], list[Any], str]:
+        async with session(graph) as s:
+            inbox = f"/users/{alice.id}/mailFolders/inbox/messages/delta"
+            archive = f"/users/{alice.id}/mailFolders/archive/messages/delta"
+            before, inbox_last = await s.collect(inbox, headers=headers)
+            _, archive_last = await s.collect(archive, headers=headers)
+            moved = tenant.move_message(alice.id, rest_id(before[0]["id"]), "archive")
+            gone, _ = await s.collect(inbox_last["@odata.deltaLink"], headers=headers)
+            arrived, _ = await s.collect(archive_last["@odata.deltaLink"], headers=headers)
+            fetched = await s.get(f"/users/{alice.id}/messages/{rest_id(arrived[0]['id'])}", headers=headers)
+            assert fetched.status_code == 200, fetched.text
+            return (
+                [(before[0]["id"])] + [(g["id"], g.get("@removed")) for g in gone],
+                [a["id"] for a in arrived],
+                moved.id,
+            )
+
+    with_header, arrived, moved_id = run(rounds(immutable))
+    assert with_header == [message.immutable_id, (message.immutable_id, {"reason": "deleted"})]
+    assert arrived == [message.immutable_id]
+    assert moved_id != message.id
+
+    second = tenant.add_message(alice.id, "Notes", "<p>n</p>", sender="bob@contoso.onmicrosoft.com")
+    regular, arrived_regular, moved_again = run(rounds({}))
+    assert regular == [second.id, (second.id, {"reason": "deleted"})]
+    assert arrived_regular == [moved_again]
+    assert moved_again != second.id

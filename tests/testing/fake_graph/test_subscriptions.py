@@ -138,3 +138,37 @@ def test_failed_handshake_refuses_the_subscription(graph: FakeGraph, seed: Seed)
     assert answer.status_code == 400
     assert "validation request failed" in answer.json()["error"]["message"]
     assert graph.tenant.subscriptions == {}
+
+
+def test_subscriptions_asking_for_immutable_ids_get_them_in_notifications(
+    graph: FakeGraph, seed: Seed
+) -> None:
+    receiver = Receiver()
+    tenant, alice = seed.tenant, seed.alice
+    message = tenant.add_message(alice.id, "Plan", "<p>p</p>", sender="bob@contoso.onmicrosoft.com")
+
+    async def scenario() -> list[tuple[str, str]]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver.app)) as hooks:
+            graph.notifications.client = hooks
+            async with session(graph) as s:
+                for prefer in ('IdType="ImmutableId"', None):
+                    created = await s.request(
+                        "POST",
+                        "/subscriptions",
+                        headers={"Prefer": prefer} if prefer else {},
+                        json={
+                            "changeType": "created,deleted",
+                            "notificationUrl": "https://hooks.example/hook",
+                            "resource": f"/users/{alice.id}/mailFolders('inbox')/messages",
+                            "expirationDateTime": _expiry(graph, 60),
+                            "clientState": prefer or "plain",
+                        },
+                    )
+                    assert created.status_code == 201, created.text
+                tenant.move_message(alice.id, message.id, "archive")
+                await graph.notifications.deliver()
+        return [(n["clientState"], n["resourceData"]["id"]) for n in receiver.notifications]
+
+    assert sorted(run(scenario())) == sorted(
+        [('IdType="ImmutableId"', message.immutable_id), ("plain", message.id)]
+    )
