@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from headwater.connectors.core import lease
-from headwater.connectors.core.engine import SyncEngine
+from headwater.connectors.core.engine import INSTANCE_DISABLED, SyncEngine, call_instance_hook
 from headwater.connectors.core.instances import (
     APPS,
     InstanceStatus,
@@ -331,6 +331,8 @@ async def set_connector_enabled(
             {"orgId": current.get("orgId"), "appId": connector_id, "connector": current.get("type")},
             key=connector_id,
         )
+    if not enabled:  # best effort: e.g. the source's webhook subscriptions go
+        await call_instance_hook(platform.store, platform.config_store, current, INSTANCE_DISABLED)
     return connector_view(current, actor) | {"changed": True}
 
 

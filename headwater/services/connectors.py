@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from headwater.connectors.core import lease
+from headwater.connectors.core.engine import INSTANCE_DISABLED, call_instance_hook
 from headwater.connectors.core.instances import (
     APPS,
     InstanceStatus,
@@ -268,6 +269,8 @@ async def set_enabled(settings: Settings, name: str, enabled: bool) -> dict[str,
                 {"orgId": doc.get("orgId"), "appId": connector_id, "connector": doc.get("type")},
                 key=connector_id,
             )
+        if not enabled:  # best effort: e.g. the source's webhook subscriptions go
+            await call_instance_hook(platform.store, platform.config_store, doc, INSTANCE_DISABLED)
     return instance_view(doc) | {"changed": True}
 
 

@@ -130,6 +130,19 @@ class BaseConnector(ABC):
         """The push path for a source's change notifications; not supported unless overridden."""
         raise NotImplementedError(f"{type(self).__name__} does not handle webhook notifications")
 
+    async def on_instance_removed(self) -> None:
+        """The instance is being deleted: undo what the connector set up at its source for it (webhook
+        subscriptions, watch channels). Called once, on a connector that was `init()`-ed, before the
+        instance's records, sync points and config are deleted; best effort: an exception (or more
+        than a minute) is logged and the deletion goes on. Default: nothing."""
+        return None
+
+    async def on_instance_disabled(self) -> None:
+        """The instance was just disabled: stop what the source pushes to it (its subscriptions). Same
+        terms as `on_instance_removed`; the first sync after it is enabled again sets things up anew.
+        Default: nothing."""
+        return None
+
     async def get_filter_options(
         self,
         filter_key: str,

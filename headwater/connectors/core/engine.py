@@ -592,6 +592,10 @@ class SyncEngine:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        existing = get_instance(self.store, connector_id)
+        if existing is not None:
+            hook_args = (self.store, self.config_store, existing, INSTANCE_REMOVED, self.factory, self.logger)
+            await call_instance_hook(*hook_args)
         with self.store.transaction() as tx:
             tx.lock(instance_lock(connector_id))
             instance = tx.get_node(APPS, connector_id)
@@ -729,6 +733,52 @@ async def build_connector(
         org_id=instance.get("orgId") or None,
     )
     return connector
+
+
+INSTANCE_REMOVED, INSTANCE_DISABLED = "on_instance_removed", "on_instance_disabled"
+HOOK_TIMEOUT_S = 60.0
+
+
+async def call_instance_hook(
+    store: GraphStore,
+    config_store: ConfigStore,
+    instance: dict[str, Any],
+    hook: str,
+    factory: Any = ConnectorFactory,
+    logger: logging.Logger | None = None,
+) -> bool:
+    """Build and `init()` the instance's connector and call one of its lifecycle hooks
+    (`INSTANCE_REMOVED` before a delete, `INSTANCE_DISABLED` after a disable). Best effort: a failure
+    or a hook running past `HOOK_TIMEOUT_S` is logged and False returned, never raised, so it never
+    blocks the delete or disable. A connector class that does not override the hook is not built."""
+    logger = logger or logging.getLogger("headwater.sync")
+    connector_id = str(instance["_key"])
+    if hook not in (INSTANCE_REMOVED, INSTANCE_DISABLED):
+        raise ValueError(f"unknown connector lifecycle hook {hook!r}")
+    get_class = getattr(factory, "get_connector_class", None)
+    if callable(get_class):
+        try:
+            connector_cls = get_class(str(instance.get("type")))
+        except Exception:  # an unknown type has no hook to call
+            return False
+        if getattr(connector_cls, hook, None) is getattr(BaseConnector, hook):
+            return False
+    connector: BaseConnector | None = None
+    try:
+        connector = await build_connector(store, config_store, instance, factory, logger)
+        if not await connector.init():
+            raise ConnectorInitError("init() returned False")
+        await asyncio.wait_for(getattr(connector, hook)(), HOOK_TIMEOUT_S)
+        return True
+    except Exception as exc:
+        logger.warning("connector %s: %s failed (ignored): %s", connector_id, hook, describe(exc))
+        return False
+    finally:
+        if connector is not None:
+            try:
+                await maybe_await(connector.cleanup())
+            except Exception as exc:
+                logger.warning("connector %s: cleanup failed: %s", connector_id, describe(exc))
 
 
 async def _flush(processor: Any) -> None:

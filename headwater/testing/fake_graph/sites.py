@@ -15,6 +15,7 @@ class SitesMixin:
     log: ChangeLog
     users: dict[str, User]
     sites: dict[str, Site]
+    drives: dict[str, Drive]
     sharepoint_host: str
 
     def _new_drive(self, **fields: str) -> Drive:  # provided by FilesMixin
@@ -48,6 +49,12 @@ class SitesMixin:
         if site is None:
             raise UnknownObject(f"no site {site_id!r} in the fake tenant")
         return site
+
+    def delete_site(self, site_id: str) -> None:
+        """Delete a site with its libraries: it is no longer listed, and it and its drives answer 404."""
+        site = self.sites.pop(site_id)
+        for drive_id in site.drive_ids:
+            self.drives.pop(drive_id, None)
 
     def add_library(self, site_id: str, name: str) -> Drive:
         site = self.site(site_id)

@@ -212,7 +212,7 @@ def test_discover_registers_entry_points_and_skips_broken_ones(
         with caplog.at_level(logging.WARNING, logger="headwater.connectors.core.factory"):
             registered = ConnectorFactory.discover()
         # the fake distribution's connector, beside the connectors Headwater itself ships
-        assert sorted(registered) == ["Acme Wiki", "Local FS"]
+        assert sorted(registered) == ["Acme Wiki", "Local FS", "OneDrive", "Outlook", "SharePoint Online"]
         cls = ConnectorFactory.get_connector_class("acmewiki")
         assert cls.__name__ == "AcmeWikiConnector"
         skipped = caplog.text

@@ -45,20 +45,30 @@ class World:
     fake: FakeGraph = field(init=False)
     clock: FakeClock = field(default_factory=FakeClock)
     secret: str | None = None
+    sync_config: dict[str, Any] | None = None  # e.g. the instance's notificationUrl
 
     def __post_init__(self) -> None:
         self.store = open_store(f"sqlite:///{self.tmp / 'graph.db'}")
         self.fake = FakeGraph(self.tenant, page_size_cap=self.page_size_cap, validate=True)
         self.events = EventReader(self.store)
         self._search: SearchWorld | None = None
+        self._configs: dict[str, testing.DictConfigService] = {}
+
+    def config(self, connector_id: str) -> testing.DictConfigService:
+        """The instance's config service, one per instance (it also keeps its subscriptions)."""
+        if connector_id not in self._configs:
+            self._configs[connector_id] = config_service(
+                connector_id, self.fake, secret=self.secret, sync=self.sync_config
+            )
+        return self._configs[connector_id]
 
     async def make(self, store: GraphStore, connector_id: str) -> GraphConnector:
         provider = await testing.data_store_provider_for(store, connector_id)
-        config = config_service(connector_id, self.fake, secret=self.secret)
         connector = await self.connector_cls.create_connector(
-            LOG, provider, config, connector_id=connector_id
+            LOG, provider, self.config(connector_id), connector_id=connector_id
         )
         connector.graph_endpoint = endpoint(self.fake, self.clock)
+        connector.subscription_now = self.tenant.clock.now  # type: ignore[method-assign]
         assert await connector.init()
         return connector
 

@@ -44,6 +44,7 @@ from headwater.connectors.core.processor import DataSourceEntitiesProcessor
 from headwater.connectors.core.sync_point import SyncPoint
 from headwater.connectors.sources.microsoft.drives import mapping
 from headwater.connectors.sources.microsoft.drives.permissions import EmailOf, item_grants
+from headwater.connectors.sources.microsoft.notifications.pending import stage_clear_pending
 from headwater.models.constants import Connectors, RecordGroupType
 from headwater.models.entities import Record
 from headwater.models.permission import Permission
@@ -129,8 +130,16 @@ class DriveDeltaSync:
     def connector_id(self) -> str:
         return self.processor.connector_id
 
-    async def sync(self, scope: DriveScope) -> DriveRound:
-        """One round over the drive: from where the last one ended, or everything."""
+    async def sync(self, scope: DriveScope, *, notified_at: int | None = None) -> DriveRound:
+        """One round over the drive: from where the last one ended, or everything. `notified_at`: a
+        change notification named the drive then; its pending mark goes with the round's last link."""
+        round_ = await self._sync(scope)
+        if notified_at is not None:
+            stage_clear_pending(self.sync_point, sync_key(scope.drive_id), notified_at)
+            await self.processor.flush()
+        return round_
+
+    async def _sync(self, scope: DriveScope) -> DriveRound:
         state = await self.sync_point.read_sync_point(sync_key(scope.drive_id))
         root_id = _text(state.get("rootId"))
         resume, delta = _text(state.get("nextLink")), _text(state.get("deltaLink"))

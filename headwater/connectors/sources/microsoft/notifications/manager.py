@@ -10,7 +10,8 @@ mail folders: "/users/{u}/mailFolders/{f}/messages", "created,updated,deleted").
   * deletes those of scopes no longer wanted.
 A subscription that cannot be created or renewed is logged (without the clientState) and counted;
 the scope is then kept current by the scheduled sync, which polls every folder and drive anyway.
-`remove_all` deletes every subscription of an instance (when it is disabled or deleted).
+`remove_all` deletes every subscription of an instance (when it is disabled or deleted). Without a
+notification URL (never set, or cleared since) nothing is wanted: `reconcile` deletes what is left.
 """
 
 from __future__ import annotations
@@ -61,12 +62,12 @@ class SubscriptionManager:
         self,
         client: GraphClient,
         config: ConfigLike,
-        notification_url: str,
+        notification_url: str | None,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         logger: logging.Logger | None = None,
     ) -> None:
-        if not notification_url.startswith("https://"):
+        if notification_url is not None and not notification_url.startswith("https://"):
             raise ValueError("Graph delivers change notifications to https URLs only")
         self.client = client
         self.registry = SubscriptionRegistry(config)
@@ -77,6 +78,8 @@ class SubscriptionManager:
     async def reconcile(self, connector_id: str, org_id: str, wanted: Sequence[Scope]) -> ReconcileReport:
         report = ReconcileReport()
         existing = {s.scope: s for s in await self.registry.of_connector(connector_id)}
+        if self.notification_url is None:
+            wanted = []
         wanted_by_scope = {scope: (resource, change) for scope, resource, change in wanted}
         for scope, stale in sorted(existing.items()):
             if scope not in wanted_by_scope or stale.resource != wanted_by_scope[scope][0]:
@@ -116,6 +119,7 @@ class SubscriptionManager:
         return sorted(removed)
 
     async def _create(self, connector_id: str, org_id: str, scope: str, resource: str, change: str) -> None:
+        assert self.notification_url is not None  # reconcile wants nothing without one
         client_state = new_client_state()
         expiration = subscription_expiration(resource, self.now())
         created = await self.client.create_subscription(

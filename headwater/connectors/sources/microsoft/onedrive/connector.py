@@ -6,7 +6,9 @@ records inherit it) and one delta round over it (`drives.delta`): files and fold
 with their own grants (direct shares, sharing links as wide as they say), folders as PARENT_CHILD
 parents. A user without a OneDrive (no licence, never signed in) is skipped; one drive that fails
 is recorded and the others go on; throttling pauses the sync, which resumes from each drive's
-sync point."""
+sync point. The OneDrive of a user who left (deleted, or disabled in the directory) or lost it is
+retired: its records go through the mass-deletion brake (`drives.connector`). Change notifications:
+one subscription per drive; a notification syncs that drive only."""
 
 from __future__ import annotations
 
@@ -22,13 +24,8 @@ from headwater.clients.microsoft import (
 )
 from headwater.connectors.core.builder import ConnectorBuilder, ConnectorConfigBuilder
 from headwater.connectors.core.definitions import ConnectorScope
-from headwater.connectors.sources.microsoft.common.connector import GraphConnector
 from headwater.connectors.sources.microsoft.common.directory import Directory, DirectoryUser
-from headwater.connectors.sources.microsoft.common.graph import (
-    AUTH_TYPE,
-    declare_app_registration,
-    graph_errors,
-)
+from headwater.connectors.sources.microsoft.common.graph import AUTH_TYPE, declare_app_registration
 from headwater.connectors.sources.microsoft.common.timestamps import graph_ms
 from headwater.connectors.sources.microsoft.drives import (
     DriveDeltaSync,
@@ -38,6 +35,9 @@ from headwater.connectors.sources.microsoft.drives import (
     open_stream,
     signed_url,
 )
+from headwater.connectors.sources.microsoft.drives.catalog import DriveCatalog
+from headwater.connectors.sources.microsoft.drives.connector import DRIVE_CHANGE_TYPE, DrivesConnector
+from headwater.connectors.sources.microsoft.notifications.config import declare_change_notifications
 from headwater.models.constants import AppGroups, Connectors, RecordGroupType
 from headwater.models.entities import Record, RecordGroup
 from headwater.models.permission import EntityType, Permission, PermissionType
@@ -66,7 +66,8 @@ def owner_grant(owner: DirectoryUser) -> Permission:
 
 
 def _declare(builder: ConnectorConfigBuilder) -> ConnectorConfigBuilder:
-    return declare_app_registration(builder, icon=ICON)
+    declare_app_registration(builder, icon=ICON)
+    return declare_change_notifications(builder, [DRIVE_CHANGE_TYPE])
 
 
 @(
@@ -82,27 +83,15 @@ def _declare(builder: ConnectorConfigBuilder) -> ConnectorConfigBuilder:
     .configure(_declare)
     .build_decorator()
 )
-class OneDriveConnector(GraphConnector):
+class OneDriveConnector(DrivesConnector):
     """Syncs the tenant's directory and every active user's OneDrive."""
 
     connector_enum: ClassVar[Connectors] = Connectors.ONEDRIVE
 
-    last_rounds: list[DriveRound] = []  # what the latest sync did per drive (tests, logs)
-
-    async def run_sync(self) -> None:
-        async with graph_errors():
-            directory = await self.sync_directory()
-            self.last_rounds = await self._sync_drives(directory)
-
-    async def _sync_drives(self, directory: Directory) -> list[DriveRound]:
+    async def sync_drives(
+        self, directory: Directory, delta: DriveDeltaSync, previous: DriveCatalog, current: DriveCatalog
+    ) -> list[DriveRound]:
         rounds: list[DriveRound] = []
-        delta = DriveDeltaSync(
-            self.graph,
-            self.processor,
-            self.sync_point,
-            connector_name=Connectors.ONEDRIVE,
-            email_of=directory.email_of,
-        )
         for user in directory.active_users():
             try:
                 drive = await self.graph.user_drive(user.id)
@@ -111,15 +100,18 @@ class OneDriveConnector(GraphConnector):
                 continue
             except AccessDeniedError as exc:
                 self.processor.record_failure(user.id, f"the OneDrive of {user.email} cannot be read: {exc}")
+                current.keep(user.id, previous)
                 continue
             group = drive_record_group(drive, user)
+            scope = DriveScope(group.external_group_id, group.name)
             try:
                 await self.processor.on_new_record_groups([(group, [owner_grant(user)])])
-                rounds.append(await delta.sync(DriveScope(group.external_group_id, group.name)))
+                rounds.append(await delta.sync(scope))
             except (ThrottledError, AuthError, GraphConnectionError):
                 raise  # the tenant or the network, not this drive: the run pauses or stops
             except GraphError as exc:
                 self.processor.record_failure(group.external_group_id, f"{group.name} was skipped: {exc}")
+            current.add(user.id, scope)
         return rounds
 
     async def stream_record(self, record: Record, *args: Any, **kwargs: Any) -> DriveItemStream:

@@ -16,16 +16,13 @@ unsubscribed notification missed.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from headwater.clients.microsoft import AuthError, GraphConnectionError, GraphError, ThrottledError
 from headwater.connectors.core.builder import ConnectorBuilder, ConnectorConfigBuilder
-from headwater.connectors.core.connector import ConnectorInitError
-from headwater.connectors.core.definitions import ConnectorScope, CustomField, FilterField
+from headwater.connectors.core.definitions import ConnectorScope, FilterField
 from headwater.connectors.core.filters import FilterCollection
 from headwater.connectors.sources.microsoft.common.connector import GraphConnector
 from headwater.connectors.sources.microsoft.common.graph import (
@@ -33,8 +30,9 @@ from headwater.connectors.sources.microsoft.common.graph import (
     declare_app_registration,
     graph_errors,
 )
-from headwater.connectors.sources.microsoft.notifications.manager import ReconcileReport, SubscriptionManager
-from headwater.connectors.sources.microsoft.notifications.pending import pending_scopes
+from headwater.connectors.sources.microsoft.common.retire import forget_sync_points, retire_scope
+from headwater.connectors.sources.microsoft.notifications.config import declare_change_notifications
+from headwater.connectors.sources.microsoft.notifications.manager import Scope
 from headwater.connectors.sources.microsoft.outlook import mapping
 from headwater.connectors.sources.microsoft.outlook.content import message_html
 from headwater.connectors.sources.microsoft.outlook.sync_run import (
@@ -48,10 +46,7 @@ from headwater.models.entities import Record
 
 NAME = "Outlook"
 MAILBOXES_KEY = "outlook/mailboxes"
-POLL_KEY = "outlook/poll"
-DEFAULT_POLL_INTERVAL_S = 3600.0
 MAIL_SUBSCRIPTION_CHANGES = "created,updated,deleted"
-NOTIFICATION_URL = "notificationUrl"
 
 
 @dataclass(frozen=True)
@@ -83,20 +78,7 @@ def _declare(builder: ConnectorConfigBuilder) -> ConnectorConfigBuilder:
         ),
         "static",
     )
-    builder.add_sync_custom_field(
-        CustomField(
-            name=NOTIFICATION_URL,
-            display_name="Change notification URL",
-            field_type="URL",
-            description=(
-                "Headwater's public https address of POST /api/v1/webhooks/microsoft, e.g. "
-                "https://headwater.example.com/api/v1/webhooks/microsoft. Empty: changes are found by the "
-                "scheduled sync only"
-            ),
-        )
-    )
-    builder.with_webhook_config(True, ["created", "updated", "deleted"])
-    return builder.with_sync_strategies(["SCHEDULED", "MANUAL", "WEBHOOK"])
+    return declare_change_notifications(builder, ["created", "updated", "deleted"])
 
 
 @(
@@ -116,16 +98,11 @@ class OutlookConnector(GraphConnector):
     """Syncs the tenant's mailboxes; one delta link per mail folder."""
 
     connector_enum = Connectors.OUTLOOK
-    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S
-    clock: Callable[[], float] = time.time
     filters: MailFilters = MailFilters()
-    notification_url: str | None = None
 
     async def init(self) -> bool:
         ready = await super().init()
         self.filters = MailFilters.from_collection(self.processor.sync_filters or FilterCollection())
-        config = await self.config_service.get_config(f"/services/connectors/{self.connector_id}/config")
-        self.notification_url = notification_url_of(config)
         return ready
 
     def get_signed_url(self, record: Record) -> str | None:
@@ -133,33 +110,20 @@ class OutlookConnector(GraphConnector):
 
     # ---- syncs -------------------------------------------------------------------------------------
 
-    async def run_sync(self) -> None:
+    async def sync_everything(self, pending: Mapping[str, int]) -> None:
         """Every mailbox, every folder, from each folder's delta link (all of it where there is none)."""
-        pending = await pending_scopes(self.sync_point)
-        async with graph_errors():
-            await self._sync_mailboxes(pending)
-            await self.manage_subscriptions()
-        await self.sync_point.update_sync_point(POLL_KEY, {"at": int(self.clock() * 1000)})
+        await self._sync_mailboxes(pending)
 
-    async def run_incremental_sync(self) -> None:
-        """The folders change notifications named, or everything when a poll is due (or none named)."""
-        pending = await pending_scopes(self.sync_point)
-        last_poll = (await self.sync_point.read_sync_point(POLL_KEY)).get("at")
-        poll_due = (
-            not isinstance(last_poll, int) or self.clock() * 1000 - last_poll >= self.poll_interval_s * 1000
-        )
-        if poll_due or not pending:
-            await self.run_sync()
-            return
+    async def sync_notified(self, pending: Mapping[str, int]) -> None:
+        """Only the folders change notifications named."""
         run = self._run()
         by_user: dict[str, list[str]] = {}
         for scope in sorted(pending):
             where = mapping.split_folder_scope(scope)
             if where is not None:
                 by_user.setdefault(where[0], []).append(where[1])
-        async with graph_errors():
-            for user_id, folder_ids in by_user.items():
-                await run.sync_folders(user_id, folder_ids, pending)
+        for user_id, folder_ids in by_user.items():
+            await run.sync_folders(user_id, folder_ids, pending)
 
     async def _sync_mailboxes(self, pending: Mapping[str, int]) -> None:
         run = self._run()
@@ -176,15 +140,27 @@ class OutlookConnector(GraphConnector):
                 continue
             if scopes:
                 synced.append(user.id)
-        previous = (await self.sync_point.read_sync_point(MAILBOXES_KEY)).get("users") or []
-        for gone in [u for u in previous if u not in synced]:
+        state = await self.sync_point.read_sync_point(MAILBOXES_KEY)
+        leaving = await self._retire_mailboxes(state, synced)
+        await self.sync_point.update_sync_point(MAILBOXES_KEY, {"users": synced, "leaving": leaving})
+
+    async def _retire_mailboxes(self, state: Mapping[str, Any], synced: list[str]) -> dict[str, list[str]]:
+        """The mailboxes of users who left (deleted, disabled, no mailbox any more) lose their sync
+        points now and their records through the brake (`common.retire`); returns those still held."""
+        stored = state.get("leaving")
+        leaving = {str(k): list(v) for k, v in stored.items()} if isinstance(stored, dict) else {}
+        for gone in [u for u in state.get("users") or [] if u not in synced]:
             folders = (await self.sync_point.read_sync_point(f"outlook/users/{gone}/folders")).get(
                 "folders"
             ) or []
-            for folder_id in folders:
-                await run.drop_scope(mapping.folder_scope(gone, folder_id))
-            await self.processor.on_record_group_deleted(mapping.mailbox_id(gone), self.connector_id)
-        await self.sync_point.update_sync_point(MAILBOXES_KEY, {"users": synced})
+            mailbox = mapping.mailbox_id(gone)
+            leaving[mailbox] = [*(mapping.folder_scope(gone, f) for f in folders), mailbox]
+            forget_sync_points(self.sync_point, [f"outlook/users/{gone}/", f"outlook/conversations/{gone}/"])
+        back = {mapping.mailbox_id(u) for u in synced}
+        for mailbox, group_ids in sorted(leaving.items()):
+            if mailbox in back or await retire_scope(self.processor, mailbox, group_ids):
+                del leaving[mailbox]
+        return leaving
 
     def _run(self) -> MailboxRun:
         return MailboxRun(
@@ -214,39 +190,7 @@ class OutlookConnector(GraphConnector):
 
     # ---- change notifications ----------------------------------------------------------------------
 
-    def subscriptions(self) -> SubscriptionManager | None:
-        """The instance's subscription manager; None without a notification URL (polling only)."""
-        if not self.notification_url:
-            return None
-        return SubscriptionManager(
-            self.graph,
-            self.config_service,
-            self.notification_url,
-            now=self.subscription_now,
-            logger=self.logger,
-        )
-
-    def subscription_now(self) -> datetime:
-        """The time subscription lifetimes are counted from (a test gives the fake tenant's)."""
-        return datetime.now(UTC)
-
-    async def manage_subscriptions(self) -> ReconcileReport | None:
-        """Subscribe to every synced folder, renew what is due, drop what is no longer synced."""
-        manager = self.subscriptions()
-        if manager is None:
-            return None
-        return await manager.reconcile(
-            self.connector_id, self.processor.org_id, await self.subscription_scopes()
-        )
-
-    async def remove_subscriptions(self) -> list[str]:
-        """Delete the instance's subscriptions (when it is disabled or deleted)."""
-        manager = self.subscriptions()
-        if manager is None:
-            return []
-        return await manager.remove_all(self.connector_id)
-
-    async def subscription_scopes(self) -> list[tuple[str, str, str]]:
+    async def subscription_scopes(self) -> list[Scope]:
         """(scope, Graph resource, changeType) for every folder this instance syncs: what the
         subscription manager subscribes to."""
         scopes: list[tuple[str, str, str]] = []
@@ -258,26 +202,3 @@ class OutlookConnector(GraphConnector):
                 resource = f"/users/{user_id}/mailFolders/{mapping.rest_form(folder_id)}/messages"
                 scopes.append((mapping.folder_scope(user_id, folder_id), resource, MAIL_SUBSCRIPTION_CHANGES))
         return scopes
-
-
-def notification_url_of(config: Mapping[str, Any] | None) -> str | None:
-    """The instance's notification URL (`sync.notificationUrl` or its `customValues`); None when unset.
-
-    Raises:
-        ConnectorInitError: it is set but is not an https URL (Graph delivers to https only)."""
-    sync = config.get("sync") if isinstance(config, Mapping) else None
-    if not isinstance(sync, Mapping):
-        return None
-    custom = sync.get("customValues")
-    value = sync.get(NOTIFICATION_URL) or (
-        custom.get(NOTIFICATION_URL) if isinstance(custom, Mapping) else None
-    )
-    url = str(value or "").strip()
-    if not url:
-        return None
-    if not url.startswith("https://"):
-        raise ConnectorInitError(
-            "Change notification URL must start with https:// (Microsoft Graph delivers to https only); "
-            "leave it empty to rely on the scheduled sync"
-        )
-    return url

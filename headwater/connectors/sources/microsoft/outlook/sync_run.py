@@ -34,6 +34,7 @@ from headwater.clients.microsoft import fields as graph_fields
 from headwater.connectors.core.filters import FilterCollection, FilterOperator
 from headwater.connectors.core.sync_point import SyncPoint
 from headwater.connectors.sources.microsoft.common import DirectoryUser
+from headwater.connectors.sources.microsoft.common.retire import retire_scope
 from headwater.connectors.sources.microsoft.notifications.pending import stage_clear_pending
 from headwater.connectors.sources.microsoft.outlook import mapping
 from headwater.connectors.sources.microsoft.outlook.conversations import ConversationLinker
@@ -145,10 +146,7 @@ class MailboxRun:
 
     async def drop_scope(self, scope: str) -> None:
         """A folder (or mailbox) that is gone or filtered out: its records are swept (with the brake)."""
-        self.processor.begin_scope(scope)
-        result = await self.processor.complete_scope(scope)
-        if not result.braked:
-            await self.processor.on_record_group_deleted(scope, self.connector_id)
+        await retire_scope(self.processor, scope, [scope])
 
     # ---- one folder ------------------------------------------------------------------------------
 

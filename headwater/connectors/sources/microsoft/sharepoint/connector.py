@@ -12,8 +12,10 @@ One sync: the directory (`common.directory`), then per site (OneDrive's personal
 Site permissions are read from `/sites/{id}/permissions`; documents reach them through inheritance,
 so a change of the site's grants changes no document. On real tenants that endpoint lists only the
 grants given to applications, which name no person: the site's record group then has no grants
-and documents are visible through their own grants only (fail closed). See
-docs/connectors/microsoft-365.md."""
+and documents are visible through their own grants only (fail closed). A deleted site (or library)
+is retired: its records go through the mass-deletion brake (`drives.connector`). Change
+notifications: one subscription per library; a notification syncs that library only (pages, which
+have no delta, wait for the next full pass). See docs/connectors/microsoft-365.md."""
 
 from __future__ import annotations
 
@@ -33,12 +35,10 @@ from headwater.clients.microsoft import (
 )
 from headwater.connectors.core.builder import ConnectorBuilder, ConnectorConfigBuilder
 from headwater.connectors.core.definitions import ConnectorScope
-from headwater.connectors.sources.microsoft.common.connector import GraphConnector
 from headwater.connectors.sources.microsoft.common.directory import Directory
 from headwater.connectors.sources.microsoft.common.graph import (
     AUTH_TYPE,
     declare_app_registration,
-    graph_errors,
     source_error,
 )
 from headwater.connectors.sources.microsoft.common.timestamps import graph_ms
@@ -50,7 +50,10 @@ from headwater.connectors.sources.microsoft.drives import (
     open_stream,
     signed_url,
 )
+from headwater.connectors.sources.microsoft.drives.catalog import DriveCatalog
+from headwater.connectors.sources.microsoft.drives.connector import DRIVE_CHANGE_TYPE, DrivesConnector
 from headwater.connectors.sources.microsoft.drives.permissions import item_grants
+from headwater.connectors.sources.microsoft.notifications.config import declare_change_notifications
 from headwater.models.constants import AppGroups, Connectors, MimeTypes, OriginTypes, RecordGroupType
 from headwater.models.entities import Record, RecordGroup, WebpageRecord
 from headwater.models.permission import Permission
@@ -143,7 +146,8 @@ class PageStream:
 
 
 def _declare(builder: ConnectorConfigBuilder) -> ConnectorConfigBuilder:
-    return declare_app_registration(builder, icon=ICON)
+    declare_app_registration(builder, icon=ICON)
+    return declare_change_notifications(builder, [DRIVE_CHANGE_TYPE])
 
 
 @(
@@ -159,44 +163,39 @@ def _declare(builder: ConnectorConfigBuilder) -> ConnectorConfigBuilder:
     .configure(_declare)
     .build_decorator()
 )
-class SharePointConnector(GraphConnector):
+class SharePointConnector(DrivesConnector):
     """Syncs the tenant's directory, sites, their document libraries and pages."""
 
     connector_enum: ClassVar[Connectors] = Connectors.SHAREPOINT_ONLINE
-    last_rounds: list[DriveRound] = []  # what the latest sync did per library (tests, logs)
+    container_is_record_group: ClassVar[bool] = True  # a deleted site takes its pages and libraries
 
-    async def run_sync(self) -> None:
-        async with graph_errors():
-            directory = await self.sync_directory()
-            delta = DriveDeltaSync(
-                self.graph,
-                self.processor,
-                self.sync_point,
-                connector_name=Connectors.SHAREPOINT_ONLINE,
-                email_of=directory.email_of,
-            )
-            rounds: list[DriveRound] = []
-            async for site in self.graph.sites():
-                if is_personal_site(site):
-                    continue
-                try:
-                    rounds.extend(await self._sync_site(site, directory, delta))
-                except (ThrottledError, AuthError, GraphConnectionError):
-                    raise  # the tenant or the network, not this site
-                except GraphError as exc:
-                    self.processor.record_failure(
-                        str(site["id"]), f"site skipped: {exc}", site.get("displayName")
-                    )
-            self.last_rounds = rounds
+    async def sync_drives(
+        self, directory: Directory, delta: DriveDeltaSync, previous: DriveCatalog, current: DriveCatalog
+    ) -> list[DriveRound]:
+        rounds: list[DriveRound] = []
+        async for site in self.graph.sites():
+            if is_personal_site(site):
+                continue
+            try:
+                rounds.extend(await self._sync_site(site, directory, delta, current))
+            except (ThrottledError, AuthError, GraphConnectionError):
+                raise  # the tenant or the network, not this site
+            except GraphError as exc:
+                self.processor.record_failure(
+                    str(site["id"]), f"site skipped: {exc}", site.get("displayName")
+                )
+                current.keep(str(site["id"]), previous)
+        return rounds
 
     async def _sync_site(
-        self, site: GraphObject, directory: Directory, delta: DriveDeltaSync
+        self, site: GraphObject, directory: Directory, delta: DriveDeltaSync, current: DriveCatalog
     ) -> list[DriveRound]:
         site_id = str(site["id"])
         permissions = [p async for p in self.graph.site_permissions(site_id)]
         grants = item_grants(permissions, directory.email_of, now_ms=int(time.time() * 1000))
         group = site_record_group(site)
         await self.processor.on_new_record_groups([(group, grants)])
+        current.add(site_id)
         inherited = frozenset(str(p.get("id")) for p in permissions if p.get("id"))
         rounds: list[DriveRound] = []
         async for drive in self.graph.site_drives(site_id):
@@ -204,6 +203,7 @@ class SharePointConnector(GraphConnector):
             await self.processor.on_new_record_groups([(library, [])])
             scope = DriveScope(library.external_group_id, library.name, inherited_permission_ids=inherited)
             rounds.append(await delta.sync(scope))
+            current.add(site_id, scope)
         await self._sync_pages(site_id)
         return rounds
 

@@ -12,10 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
 from headwater.connectors import testing
 from headwater.connectors.core.instances import create_instance, get_instance
@@ -29,34 +25,8 @@ from headwater.store.registry import open_store
 from headwater.testing.fake_graph import FakeGraph, checked_graph
 from headwater.testing.fake_graph.mail import rest_id
 from tests.connectors.sources.microsoft.helpers import run
+from tests.connectors.sources.microsoft.notifications.hub import HOOK, Hub
 from tests.connectors.sources.microsoft.outlook.world import CID, World, groups_of, records, seed_mail
-
-HOOK = "https://headwater.example.com/api/v1/webhooks/microsoft"
-
-
-class Hub:
-    """The webhook endpoint Graph posts to, served by the real receiver over the test's store."""
-
-    def __init__(self, store: GraphStore, config: Any) -> None:
-        self.store, self.config = store, config
-        self.requested: list[str] = []
-        self.answers: list[tuple[int, str]] = []
-        self.app = Starlette(routes=[Route("/api/v1/webhooks/microsoft", self.hook, methods=["POST"])])
-
-    async def hook(self, request: Request) -> Response:
-        answer = await receive(
-            request.query_params,
-            await request.body(),
-            store=self.store,
-            config=self.config,
-            request_sync=self.requested.append,
-        )
-        self.answers.append((answer.status, answer.body))
-        if answer.status == 200:
-            return PlainTextResponse(answer.body)
-        return JSONResponse(
-            {"accepted": answer.accepted, "rejected": answer.rejected}, status_code=answer.status
-        )
 
 
 @pytest.fixture
