@@ -184,13 +184,20 @@ def main() -> None:
         finally:
             index.close()
         if args.hnsw:
-            graph_url = f"{url}?hnsw_min_vectors=1&exact_max_allowed={records * CHUNKS_PER_RECORD // 50}"
+            # two objects on one directory (the shared registry would refuse different options):
+            # the IVF one for large allowed sets, the other scanning exactly, for recall
+            from headwater.indexing.index.embedded import EmbeddedSearchIndex
+            from headwater.indexing.index.registry import embedded_location
+
+            directory, _ = embedded_location(url)
             start = time.perf_counter()
-            graph_index = open_search_index(graph_url, DIMENSIONS)
-            exact = open_search_index(url, DIMENSIONS)
+            graph_index = EmbeddedSearchIndex(
+                directory, DIMENSIONS, ann_min_vectors=1, exact_max_allowed=records * CHUNKS_PER_RECORD // 50
+            )
+            exact = EmbeddedSearchIndex(directory, DIMENSIONS, ann_min_vectors=None)
             try:
-                graph_index.wait_for_graph(timeout_s=3600)  # type: ignore[attr-defined]
-                print(f"HNSW graph built over {args.chunks:,} vectors in {time.perf_counter() - start:.1f} s")
+                graph_index.wait_for_ann(timeout_s=3600)
+                print(f"IVF index built over {args.chunks:,} vectors in {time.perf_counter() - start:.1f} s")
                 print("with the graph for allowed sets > 2 %:")
                 searches(graph_index, corpus, args.repeat)
                 recall(graph_index, corpus, exact)

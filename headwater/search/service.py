@@ -9,11 +9,13 @@ chunk's fused score, its snippet and its location for the citation.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from headwater.errors import HeadwaterError
 from headwater.indexing.embeddings.base import Embedder
@@ -26,6 +28,16 @@ from headwater.settings import Settings
 from headwater.store.base import GraphStore
 
 Mode = Literal["hybrid", "keyword", "vector"]
+T = TypeVar("T")
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _timed(function: Callable[[str], T], argument: str) -> tuple[T, float]:
+    started = time.perf_counter()
+    return function(argument), _ms_since(started)
 
 
 class UnknownUserError(HeadwaterError):
@@ -70,6 +82,9 @@ class SearchResults:
     hits: list[SearchHit]
     took_ms: float
     mode: Mode
+    # milliseconds per stage (principals, keyword, embed, vector, hits), for benchmarks and logs;
+    # embed overlaps keyword (it runs on another thread), so stages can sum to more than took_ms
+    timings: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -91,13 +106,17 @@ class SearchService:
         *,
         candidates: int = 50,
         rrf_k: int = DEFAULT_RRF_K,
+        overlap_embedding: bool = True,
     ) -> None:
         self.store = store
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
         self.rrf_k = rrf_k
+        self.overlap_embedding = overlap_embedding  # False: embed, then BM25, on the calling thread
         self.principal_cache = PrincipalCache(store)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def user_key_for_email(self, email: str) -> str:
         with self.store.read() as tx:
@@ -116,22 +135,36 @@ class SearchService:
         mode: Mode = "hybrid",
     ) -> SearchResults:
         started = time.perf_counter()
+        timings: dict[str, float] = {}
         principals = self.principal_cache.principals(user_key)
+        timings["principals"] = _ms_since(started)
         if not query.strip() or not principals:  # fail closed: no principals, nothing readable
-            return SearchResults(query, [], (time.perf_counter() - started) * 1000, mode)
+            return SearchResults(query, [], _ms_since(started), mode, timings)
 
+        # the query's embedding (~15-20 ms on 2 cores) runs on another thread while BM25 runs here:
+        # the model and tantivy both release the GIL
+        embedding: Future[tuple[Any, float]] | None = None
+        if mode in ("hybrid", "vector") and self.embedder is not None:
+            if self.overlap_embedding:
+                embedding = self._embedding_pool().submit(_timed, self.embedder.embed_query, query)
+            else:
+                embedding = Future()
+                embedding.set_result(_timed(self.embedder.embed_query, query))
         rankings: list[list[tuple[str, int]]] = []
         chunks: dict[tuple[str, int], ScoredChunk] = {}
         if mode in ("hybrid", "keyword"):
-            rankings.append(
-                self._collect(self.index.keyword_search(query, principals, self.candidates, filters), chunks)
-            )
-        if mode in ("hybrid", "vector") and self.embedder is not None:
-            vector = self.embedder.embed_query(query)
-            rankings.append(
-                self._collect(self.index.vector_search(vector, principals, self.candidates, filters), chunks)
-            )
+            stage = time.perf_counter()
+            found = self.index.keyword_search(query, principals, self.candidates, filters)
+            rankings.append(self._collect(found, chunks))
+            timings["keyword"] = _ms_since(stage)
+        if embedding is not None:
+            vector, timings["embed"] = embedding.result()
+            stage = time.perf_counter()
+            found = self.index.vector_search(vector, principals, self.candidates, filters)
+            rankings.append(self._collect(found, chunks))
+            timings["vector"] = _ms_since(stage)
 
+        stage = time.perf_counter()
         hits: dict[str, SearchHit] = {}
         for chunk_id, score in reciprocal_rank_fusion(rankings, self.rrf_k):
             chunk = chunks[chunk_id]
@@ -142,7 +175,21 @@ class SearchService:
                 hits[chunk.record_key] = self._hit(chunk, score, query)
             elif len(hit.more) < 3:
                 hit.more.append({"chunk": chunk.ordinal, "location": chunk.location.as_dict()})
-        return SearchResults(query, list(hits.values()), (time.perf_counter() - started) * 1000, mode)
+        timings["hits"] = _ms_since(stage)
+        return SearchResults(query, list(hits.values()), _ms_since(started), mode, timings)
+
+    def _embedding_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-embed")
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the query-embedding threads (the store, index and embedder belong to the caller)."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     @staticmethod
     def _collect(found: list[ScoredChunk], into: dict[tuple[str, int], ScoredChunk]) -> list[tuple[str, int]]:
@@ -181,9 +228,11 @@ def open_search_service(settings: Settings, *, with_embedder: bool = True) -> It
     store = open_store(settings.resolved_store_url)
     embedder = open_embedder(settings) if with_embedder else None
     index = open_search_index(settings.resolved_index_url, embedder.dimensions if embedder else 384)
+    service = SearchService(store, index, embedder)
     try:
-        yield SearchService(store, index, embedder)
+        yield service
     finally:
+        service.close()
         index.close()
         if embedder is not None:
             embedder.close()

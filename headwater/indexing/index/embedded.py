@@ -1,10 +1,10 @@
-"""The embedded search index: SQLite metadata + a vector file (+ HNSW graph) + tantivy, in one directory.
+"""The embedded search index: SQLite metadata + a vector file (+ IVF index) + tantivy, in one directory.
 
 URL `embedded:///absolute/directory` (the default, `<data_dir>/index`). Files there:
 
     metadata.sqlite3  records, chunk text and locations, slots, the keyword journal: THE TRUTH
     vectors.f32       one float32 row per slot (see vectors.py)
-    vectors.hnsw      the HNSW graph over the slots, once there are many (see hnsw.py)
+    vectors.ivf       the IVF index over the slots, once there are many (see ivf.py)
     keyword-v1/       tantivy (see keyword.py)
 
 Write order (one batch = one `batch()` block or one single write call):
@@ -19,8 +19,8 @@ Write order (one batch = one `batch()` block or one single write call):
 A crash before 2 loses the batch and leaves unreferenced vector rows that are overwritten later.
 A crash after 2 leaves tantivy behind SQLite: opening the index replays the journal (delete and
 re-add those records' documents), and rebuilds tantivy from SQLite when its document count
-disagrees; the permission map is always rebuilt from SQLite on open. An exception in 3-5 (not a
-crash) marks the index for the same repair before the next write.
+disagrees; the permission map is always rebuilt from SQLite on open and the IVF index caught up.
+An exception in 3-5 (not a crash) marks the index for the same repair before the next write.
 
 Searches never trust the derived structures alone: every hit is joined with the committed chunk
 and record rows and dropped if the chunk is gone or the record no longer grants one of the
@@ -29,27 +29,33 @@ the SQLite commit on, even while tantivy or the permission map still lag (at wor
 returns fewer than k hits in that window).
 
 Concurrency: one writer at a time (a mutex; a batch holds it); searches run in parallel with each
-other and with a writer's steps 1-2 and 4-5, and wait only for step 3 (a few ms). Open ONE index
-object per directory per process and share it: a second object (or process) on the same
-directory can search, but its permission map and vector view are those of its open (safe, as
-every hit is checked against the committed rows, but it misses later additions), and its first
-write fails on tantivy's writer lock before changing anything.
+other and with a writer's steps 1-2 and 4-5, and wait only for step 3 (a few ms). Within a process,
+`open_search_index` hands every caller of one directory the same object (registry.py). A second
+process on the same directory can search, but its permission map and vector view are those of its
+open (safe, as every hit is checked against the committed rows, but it misses later additions), and
+its first write fails on tantivy's writer lock before changing anything.
+
+Vector search: the allowed-slot mask of a principal set (and filters) is cached until the next
+write. Allowed sets up to `exact_max_allowed` slots, and every set while the index holds fewer than
+`ann_min_vectors` slots, are scanned exactly; larger ones go to the IVF index (ivf.py), whose
+candidates are re-scored exactly.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from headwater.errors import ConfigurationError
-from headwater.indexing.index.access import AccessMap
+from headwater.indexing.index.access import AccessMap, BoolArray
 from headwater.indexing.index.base import SearchIndex
 from headwater.indexing.index.codec import (
     clean_principals,
@@ -57,7 +63,7 @@ from headwater.indexing.index.codec import (
     query_vector,
     vector_matrix,
 )
-from headwater.indexing.index.hnsw import HnswGraph
+from headwater.indexing.index.ivf import IvfVectors
 from headwater.indexing.index.keyword import KeywordIndex
 from headwater.indexing.index.metadata import IndexMetadata
 from headwater.indexing.index.rwlock import ReadWriteLock
@@ -66,10 +72,12 @@ from headwater.indexing.types import IndexedChunk, IndexedRecord, ScoredChunk, S
 
 log = logging.getLogger(__name__)
 
-# Below this many slots a graph is not worth its memory: exact search stays under ~15 ms.
-HNSW_MIN_VECTORS = 300_000
-# Allowed sets up to this size are searched exactly even when a graph exists (~25 ms at 1M slots).
-EXACT_MAX_ALLOWED = 120_000
+# Below this many slots an IVF index is not worth its memory and its recall below 1: an exact scan of
+# every allowed slot stays under ~15 ms (2 cores).
+ANN_MIN_VECTORS = 250_000
+# Allowed sets up to this size are scanned exactly even when an IVF index exists (~7 ms at 1M slots).
+EXACT_MAX_ALLOWED = 25_000
+MASK_CACHE_SIZE = 16  # principal sets (with filters) whose allowed-slot masks are kept until a write
 
 
 @dataclass(slots=True)
@@ -96,21 +104,24 @@ class EmbeddedSearchIndex(SearchIndex):
         directory: Path,
         dimensions: int,
         *,
-        hnsw_min_vectors: int | None = HNSW_MIN_VECTORS,
+        ann_min_vectors: int | None = ANN_MIN_VECTORS,
         exact_max_allowed: int = EXACT_MAX_ALLOWED,
     ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.dimensions = dimensions
-        self._hnsw_min_vectors = hnsw_min_vectors
+        self._ann_min_vectors = ann_min_vectors
         self._exact_max_allowed = exact_max_allowed
         self._write_mutex = threading.RLock()
         self._state_lock = ReadWriteLock()
         self._meta = IndexMetadata(directory / "metadata.sqlite3", dimensions)
         self._vectors = VectorFile(directory / "vectors.f32", dimensions)
         self._keyword = KeywordIndex(directory / "keyword-v1")
-        self._graph: HnswGraph | None = None
+        self._ivf: IvfVectors | None = None
         self._access = AccessMap()
+        # (principals, filters) -> (mask, allowed count); emptied whenever the access map changes
+        self._masks: OrderedDict[tuple[Any, ...], tuple[BoolArray, int]] = OrderedDict()
+        self._masks_lock = threading.Lock()
         self._batch: _Batch | None = None
         self._needs_repair = False
         self._closed = False
@@ -208,7 +219,8 @@ class EmbeddedSearchIndex(SearchIndex):
                     else:
                         slots = np.asarray([c.slot for c in chunks[key]], dtype=np.int64)
                         self._access.put_record(found[0], found[1], slots)
-            self._extend_graph(batch.next_slot)
+                self._forget_masks()
+            self._extend_ann(batch.next_slot)
             for key, found in current.items():
                 self._keyword.stage_record(key, found[1] if found else None, chunks.get(key, []))
             self._keyword.commit()
@@ -234,7 +246,8 @@ class EmbeddedSearchIndex(SearchIndex):
             access.put_record(record_id, record, np.asarray(slots_of.get(record_id, []), dtype=np.int64))
         with self._state_lock.writing():
             self._access = access
-        self._extend_graph(slot_count)
+            self._forget_masks()
+        self._extend_ann(slot_count)
         try:
             self._repair_keywords()
         except ValueError as exc:
@@ -265,14 +278,37 @@ class EmbeddedSearchIndex(SearchIndex):
                 self._keyword.stage_record(record.record_key, record, self._meta.chunks_of(record_id))
             self._keyword.commit()
 
-    def _extend_graph(self, slot_count: int) -> None:
-        if self._graph is None:
-            if self._hnsw_min_vectors is None or slot_count < self._hnsw_min_vectors:
+    def _extend_ann(self, slot_count: int) -> None:
+        if self._ivf is None:
+            if self._ann_min_vectors is None or slot_count < self._ann_min_vectors:
                 return
-            self._graph = HnswGraph(self.directory / "vectors.hnsw", self.dimensions, self._vectors.view)
-            self._graph.start(slot_count)
+            # the HNSW graph of earlier versions: derived data, replaced by the IVF index
+            (self.directory / "vectors.hnsw").unlink(missing_ok=True)
+            self._ivf = IvfVectors(self.directory / "vectors.ivf", self.dimensions, self._vectors.view)
+            self._ivf.start(slot_count)
         else:
-            self._graph.extend(slot_count)
+            self._ivf.extend(slot_count)
+
+    def _forget_masks(self) -> None:
+        with self._masks_lock:
+            self._masks.clear()
+
+    def _allowed(self, readers: frozenset[str], filters: SearchFilters | None) -> tuple[BoolArray, int]:
+        """The allowed-slot mask and its count; the caller holds the state lock's read side, so no
+        write can change the access map (or empty the cache) meanwhile."""
+        key = (readers, None if filters is None else astuple(filters))
+        with self._masks_lock:
+            cached = self._masks.get(key)
+            if cached is not None:
+                self._masks.move_to_end(key)
+                return cached
+        mask = self._access.allowed_slots(readers, filters)
+        found = (mask, int(np.count_nonzero(mask)))
+        with self._masks_lock:
+            self._masks[key] = found
+            while len(self._masks) > MASK_CACHE_SIZE:
+                self._masks.popitem(last=False)
+        return found
 
     # -- reads --
 
@@ -304,17 +340,34 @@ class EmbeddedSearchIndex(SearchIndex):
     def vector_search(
         self, vector: Any, principals: Collection[str], k: int = 50, filters: SearchFilters | None = None
     ) -> list[ScoredChunk]:
+        return self._vector_search(vector, principals, k, filters, approximate=True)
+
+    def exact_vector_search(
+        self, vector: Any, principals: Collection[str], k: int = 50, filters: SearchFilters | None = None
+    ) -> list[ScoredChunk]:
+        """`vector_search` by an exact scan whatever the allowed set's size (recall measurements)."""
+        return self._vector_search(vector, principals, k, filters, approximate=False)
+
+    def _vector_search(
+        self,
+        vector: Any,
+        principals: Collection[str],
+        k: int,
+        filters: SearchFilters | None,
+        *,
+        approximate: bool,
+    ) -> list[ScoredChunk]:
         query = query_vector(vector, self.dimensions)
         readers = clean_principals(principals)
         if not readers or k <= 0:
             return []
         with self._state_lock.reading():
-            allowed = self._access.allowed_slots(readers, filters)
+            allowed, allowed_count = self._allowed(readers, filters)
             matrix = self._vectors.view(self._access.slot_count)
             found = None
-            graph = self._graph
-            if graph is not None and int(np.count_nonzero(allowed)) > self._exact_max_allowed:
-                found = graph.search(matrix, query, allowed, k)
+            ivf = self._ivf
+            if approximate and ivf is not None and allowed_count > self._exact_max_allowed:
+                found = ivf.search(matrix, query, allowed, k)
             if found is None:
                 found = exact_search(matrix, query, allowed, k)
         slots, scores = found
@@ -348,10 +401,10 @@ class EmbeddedSearchIndex(SearchIndex):
     def record_keys(self) -> set[str]:
         return self._meta.record_keys()
 
-    def wait_for_graph(self, timeout_s: float = 60.0) -> bool:
-        """Block until the HNSW graph (if any) covers every committed slot. For tests and benchmarks."""
-        graph = self._graph
-        return graph is None or graph.wait_covered(self._access.slot_count, timeout_s)
+    def wait_for_ann(self, timeout_s: float = 60.0) -> bool:
+        """Block until the IVF index (if any) covers every committed slot. For tests and benchmarks."""
+        ivf = self._ivf
+        return ivf is None or ivf.wait_covered(self._access.slot_count, timeout_s)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -367,8 +420,8 @@ class EmbeddedSearchIndex(SearchIndex):
             self._release()
 
     def _release(self) -> None:
-        if self._graph is not None:
-            self._graph.close(save=True)
+        if self._ivf is not None:
+            self._ivf.close(save=True)
         self._keyword.close()
         self._meta.close()
         self._vectors.close()

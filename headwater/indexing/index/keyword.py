@@ -12,6 +12,15 @@ alone, and tantivy only ever scores documents that pass them: nothing is filtere
 The user's words are tokenised with the index's own analyser and become term queries, so query
 syntax (field names, quotes, a stray colon) is neither parsed nor an error.
 
+Frequent words: tantivy skips most of a pure OR of words by block-max WAND, but not once the query
+also requires the principals clause, so a word in most chunks made it score most of the user's
+chunks (~50 ms at 1,000,000 chunks). A search with both rare and frequent words (in more than 5 %
+of the documents) therefore first requires one of the rare words and scores the frequent ones
+only on those documents. Any document left out matches frequent words only, so its BM25 score is
+below the sum of their upper bounds, idf x (k1 + 1) each; when the first pass's k-th score is above
+that sum its top k is exactly the full query's, otherwise the full query runs. Same results, same
+scores, a fraction of the work (p95 8 -> 4 ms for a user reading half of 1,000,000 chunks).
+
 tantivy has no in-place update: a record whose name or principals change gets its documents
 deleted and re-added from the stored text (no re-embedding). A commit costs ~90 ms (fsync), which
 is why the index batches writes.
@@ -19,6 +28,7 @@ is why the index batches writes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -28,6 +38,9 @@ from headwater.indexing.index.metadata import ChunkRow
 from headwater.indexing.types import IndexedRecord, SearchFilters
 
 ANALYZER = "headwater_text"
+FREQUENT_FRACTION = 0.05  # a word in more than this share of the documents is scored, not searched
+BM25_K1 = 1.2  # tantivy's BM25 constants: a term's score is below idf x (K1 + 1)
+BOUND_SLACK = 1.01  # float rounding in tantivy's scores
 MAX_QUERY_TERMS = 64
 MAX_TOKEN_CHARS = 40  # longer "words" are base64, hashes, URLs: noise for BM25
 WRITER_HEAP_BYTES = 64_000_000
@@ -70,6 +83,7 @@ class KeywordIndex:
         self._analyzer = _analyzer()
         self._index.register_tokenizer(ANALYZER, self._analyzer)
         self._writer: tantivy.IndexWriter | None = None
+        self.first_pass_answers = 0  # searches answered by the rare-words pass (for tests)
 
     # -- writes (the index's single writer thread) --
 
@@ -131,25 +145,50 @@ class KeywordIndex:
         terms = list(dict.fromkeys(self._analyzer.analyze(query)))[:MAX_QUERY_TERMS]
         if not terms or not principals or k <= 0:
             return []
-        occur = tantivy.Occur
-        words = tantivy.Query.boolean_query(
-            [
-                (occur.Should, tantivy.Query.term_query(self._schema, field, term))
-                for term in terms
-                for field in ("text", "name")
-            ]
-        )
-        clauses = [(occur.Must, words), (occur.Must, self._unscored_terms("principals", principals))]
-        clauses += [(occur.Must, q) for q in self._filter_queries(filters)]
         searcher = self._index.searcher()
-        result = searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=False)
-        if not result.hits:
+        documents = int(searcher.num_docs)
+        words = [
+            (field, term, frequency)
+            for term in terms
+            for field in ("text", "name")
+            if (frequency := int(searcher.doc_freq(field, term))) > 0
+        ]
+        if not words:
             return []
-        addresses = [address for _, address in result.hits]
-        slots = searcher.fast_field_values("chunk_id", addresses)
+        occur = tantivy.Occur
+        required = [(occur.Must, self._unscored_terms("principals", principals))]
+        required += [(occur.Must, q) for q in self._filter_queries(filters)]
+        frequent = [w for w in words if w[2] > FREQUENT_FRACTION * documents]
+        rare = [w for w in words if w[2] <= FREQUENT_FRACTION * documents]
+        if frequent and rare:
+            first_pass = tantivy.Query.boolean_query(
+                [(occur.Must, self._any_of(rare)), *required]
+                + [(occur.Should, self._term(field, term)) for field, term, _ in frequent]
+            )
+            hits = searcher.search(first_pass, limit=k, count=False).hits
+            bound = BOUND_SLACK * sum(_score_bound(documents, frequency) for _, _, frequency in frequent)
+            if len(hits) == k and hits[-1][0] > bound:
+                self.first_pass_answers += 1
+                return self._slots(searcher, hits)
+        full = tantivy.Query.boolean_query([(occur.Must, self._any_of(words)), *required])
+        return self._slots(searcher, searcher.search(full, limit=k, count=False).hits)
+
+    def _term(self, field: str, term: str) -> tantivy.Query:
+        return tantivy.Query.term_query(self._schema, field, term)
+
+    def _any_of(self, words: list[tuple[str, str, int]]) -> tantivy.Query:
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, self._term(f, t)) for f, t, _ in words])
+
+    @staticmethod
+    def _slots(
+        searcher: tantivy.Searcher, hits: list[tuple[float, tantivy.DocAddress]]
+    ) -> list[tuple[int, float]]:
+        if not hits:
+            return []
+        slots = searcher.fast_field_values("chunk_id", [address for _, address in hits])
         return [
             (int(slot), float(score))
-            for (score, _), slot in zip(result.hits, slots, strict=True)
+            for (score, _), slot in zip(hits, slots, strict=True)
             if isinstance(slot, int)
         ]
 
@@ -188,3 +227,9 @@ class KeywordIndex:
             self._writer.rollback()  # nothing staged survives close; committed data is on disk
             self._writer.wait_merging_threads()
             self._writer = None
+
+
+def _score_bound(documents: int, frequency: int) -> float:
+    """The most one term can add to a document's BM25 score (tantivy's idf, times K1 + 1)."""
+    idf = math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5))
+    return idf * (BM25_K1 + 1)

@@ -1,7 +1,7 @@
 """A readers-writer lock: many searches at once, a writer alone, and a writer is not starved.
 
 Searches hold the read side while they look at in-memory state (permission masks, the vector map,
-the HNSW graph); faiss and numpy release the GIL, so concurrent readers really run in parallel.
+the IVF index); faiss and numpy release the GIL, so concurrent readers really run in parallel.
 """
 
 from __future__ import annotations

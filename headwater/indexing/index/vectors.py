@@ -14,7 +14,7 @@ Exact search (measured at 1,000,000 x 384 on 2 cores, k=50): for up to `GATHER_M
 slots, gather their rows and multiply (0.7 ms at 1,000); above that, faiss' exhaustive inner
 product with a bitmap selector over the whole map, which skips disallowed rows without reading
 them (3.3 ms at 1 %, 15 ms at 5 %, 24 ms at 10 %, 70 ms at 50 %). Larger allowed sets on large
-indexes go to the HNSW graph (`hnsw.py`).
+indexes go to the IVF index (`ivf.py`).
 """
 
 from __future__ import annotations

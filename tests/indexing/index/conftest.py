@@ -1,7 +1,7 @@
 """Fixtures: an index URL of every backend, an opener that reopens it, and small unit vectors.
 
 `index_url` runs each contract test against: the embedded index (exact vector search), the
-embedded index with its HNSW graph forced on for every search, and PostgreSQL with pgvector (one
+embedded index with its IVF index forced on for every search, and PostgreSQL with pgvector (one
 private server per test session, a fresh schema per test).
 """
 
@@ -40,12 +40,12 @@ def pgvector_url(pgvector_base_url: str) -> Iterator[str]:
         admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-@pytest.fixture(params=["embedded", "embedded-hnsw", "postgres"])
+@pytest.fixture(params=["embedded", "embedded-ivf", "postgres"])
 def index_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgres":
         url: str = request.getfixturevalue("pgvector_url")
         return url
-    options = "?hnsw_min_vectors=1&exact_max_allowed=0" if request.param == "embedded-hnsw" else ""
+    options = "?ann_min_vectors=1&exact_max_allowed=0" if request.param == "embedded-ivf" else ""
     return f"embedded://{tmp_path / 'index'}{options}"
 
 

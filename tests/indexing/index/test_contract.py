@@ -1,4 +1,5 @@
-"""The search-index contract: every backend (embedded, embedded with HNSW, PostgreSQL) passes all of it."""
+"""The search-index contract: every backend (embedded, embedded with its IVF index, PostgreSQL) passes
+all of it."""
 
 from __future__ import annotations
 

@@ -92,7 +92,7 @@ def test_crash_inside_a_batch(tmp_path: Path, crash_point: str, batches_kept: in
         index.close()
 
 
-@pytest.mark.parametrize("options", ["", "?hnsw_min_vectors=1&exact_max_allowed=0"], ids=["exact", "hnsw"])
+@pytest.mark.parametrize("options", ["", "?ann_min_vectors=1&exact_max_allowed=0"], ids=["exact", "ivf"])
 def test_sigkill_at_random_instants(tmp_path: Path, options: str) -> None:
     rng = random.Random(20261124)
     url = f"embedded://{tmp_path / 'index'}{options}"
