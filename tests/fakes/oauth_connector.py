@@ -28,6 +28,13 @@ SCOPES = ["files.read", "offline_access"]
 FOLDERS = ["Finance", "Engineering", "Marketing", "Engineering Archive"]
 
 
+def _vendor_oauth(additional_params: dict[str, Any]) -> OAuthConfig:
+    """The fake vendor's endpoints and scopes; the two connectors differ only in the extra parameters."""
+    return OAuthConfig(
+        authorize_url=AUTHORIZE_URL, token_url=TOKEN_URL, scopes=SCOPES, additional_params=additional_params
+    )
+
+
 class _FakeCloudBase(BaseConnector):
     def __init__(
         self, logger: Logger, processor: Any, provider: Any, config_service: Any, **kwargs: Any
@@ -111,14 +118,7 @@ class _FakeCloudBase(BaseConnector):
     .with_description("A cloud drive that authorises with OAuth (tests)")
     .with_scopes(["personal", "team"])
     .configure(
-        lambda b: b.with_oauth_config(
-            OAuthConfig(
-                authorize_url=AUTHORIZE_URL,
-                token_url=TOKEN_URL,
-                scopes=SCOPES,
-                additional_params={"access_type": "offline"},
-            )
-        ).add_filter_field(
+        lambda b: b.with_oauth_config(_vendor_oauth({"access_type": "offline"})).add_filter_field(
             FilterField(name="folders", display_name="Folders", filter_type=FilterType.LIST), "dynamic"
         )
     )
@@ -132,16 +132,7 @@ class FakeCloudConnector(_FakeCloudBase):
     ConnectorBuilder(FAKE_LEGACY)
     .in_group("Fake")
     .with_description("The same vendor's older flow: no PKCE, Basic client authentication (tests)")
-    .configure(
-        lambda b: b.with_oauth_config(
-            OAuthConfig(
-                authorize_url=AUTHORIZE_URL,
-                token_url=TOKEN_URL,
-                scopes=SCOPES,
-                additional_params={"pkce": False, "use_basic_auth": True},
-            )
-        )
-    )
+    .configure(lambda b: b.with_oauth_config(_vendor_oauth({"pkce": False, "use_basic_auth": True})))
     .build_decorator()
 )
 class FakeLegacyCloudConnector(_FakeCloudBase):

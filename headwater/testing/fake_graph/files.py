@@ -58,20 +58,7 @@ class FilesMixin:
         now = self.clock.now()
         drive = Drive(id=drive_id, root_id=root_id, created=now, **fields)  # type: ignore[arg-type]
         owner = drive.owner_id if drive.owner_kind == "user" else self._any_user_id()
-        drive.items[root_id] = DriveItem(
-            id=root_id,
-            drive_id=drive_id,
-            name="root",
-            parent_id=None,
-            is_folder=True,
-            created=now,
-            modified=now,
-            created_by=owner,
-            modified_by=owner,
-            seq=self.log.record(drive_scope(drive_id), "created", root_id),
-            guid=self.ids.guid().upper(),
-        )
-        drive.items[root_id].meta_seq = drive.items[root_id].seq
+        self._put_item(drive, root_id, "root", None, is_folder=True, author=owner)
         self.drives[drive_id] = drive
         return drive
 
@@ -152,18 +139,42 @@ class FilesMixin:
         self._check_free_name(drive, parent.id, name)
         author = self._author(drive, by)
         item_id = self.ids.item_id()
+        return self._put_item(
+            drive,
+            item_id,
+            name,
+            parent.id,
+            is_folder=is_folder,
+            author=author,
+            content=content,
+            mime_type=mime_type,
+        )
+
+    def _put_item(
+        self,
+        drive: Drive,
+        item_id: str,
+        name: str,
+        parent_id: str | None,
+        *,
+        is_folder: bool,
+        author: str,
+        content: bytes = b"",
+        mime_type: str | None = None,
+    ) -> DriveItem:
+        """A new item in `drive`, its creation logged in the drive's change log."""
         now = self.clock.now()
         item = DriveItem(
             id=item_id,
-            drive_id=drive_id,
+            drive_id=drive.id,
             name=name,
-            parent_id=parent.id,
+            parent_id=parent_id,
             is_folder=is_folder,
             created=now,
             modified=now,
             created_by=author,
             modified_by=author,
-            seq=self.log.record(drive_scope(drive_id), "created", item_id),
+            seq=self.log.record(drive_scope(drive.id), "created", item_id),
             guid=self.ids.guid().upper(),
             content=content,
             mime_type=mime_type,

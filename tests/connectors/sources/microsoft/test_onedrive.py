@@ -5,9 +5,8 @@ the same end state under 20 % throttling; an expired drive link resyncs that dri
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,16 +15,10 @@ from headwater.connectors.core.errors import SourceThrottledError
 from headwater.connectors.sources.microsoft.onedrive import OneDriveConnector
 from headwater.testing.fake_graph import FakeTenant
 
-from .world import World, record_groups, records, revisions
+from .world import Seed, World, calm_and_throttled, record_groups, records, revisions
 
 ADA, BOB, EVE = (f"{n}@contoso.onmicrosoft.com" for n in ("ada", "bob", "eve"))
 ADA_DRIVE, BOB_DRIVE, EVE_DRIVE = "Ada Lovelace's OneDrive", "Bob Smith's OneDrive", "Eve Adams's OneDrive"
-
-
-@dataclass
-class Seed:
-    tenant: FakeTenant
-    ids: dict[str, Any]
 
 
 def seed() -> Seed:
@@ -178,21 +171,11 @@ def test_an_organisation_link_gives_the_organisation_and_nothing_wider(tmp_path:
 
 
 def test_twenty_percent_throttling_ends_in_the_same_graph(tmp_path: Path) -> None:
-    calm, calm_seed = make_world(tmp_path, "calm")
-    noisy, noisy_seed = make_world(tmp_path, "noisy")
-    try:
-        noisy.fake.faults.throttle_fraction(0.2, seed=5, statuses=(429, 503))
-        for w, s in ((calm, calm_seed), (noisy, noisy_seed)):
-            w.sync()
-            mutate(s)
-            w.sync()
+    with calm_and_throttled(partial(make_world, tmp_path), mutate, throttle_seed=5) as (calm, noisy):
         assert records(noisy.store, noisy.cid) == records(calm.store, calm.cid) == SECOND_GRAPH
         assert record_groups(noisy.store, noisy.cid) == record_groups(calm.store, calm.cid)
         assert len(noisy.fake.faults.injected) >= 10
         assert noisy.clock.sleeps  # Retry-After was waited out on the tenant's budget
-    finally:
-        calm.close()
-        noisy.close()
 
 
 def test_an_expired_drive_link_resyncs_that_drive_only(tmp_path: Path) -> None:

@@ -5,9 +5,8 @@ exact graph, events and search results per user; faults; an expired library link
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,17 +16,11 @@ from headwater.connectors.sources.microsoft.sharepoint.connector import page_htm
 from headwater.testing.fake_graph import FakeTenant
 
 from .helpers import run
-from .world import World, record_groups, records
+from .world import Seed, World, calm_and_throttled, record_groups, records
 
 ADA, BOB, EVE = (f"{n}@contoso.onmicrosoft.com" for n in ("ada", "bob", "eve"))
 ENG, ENG_DOCS, ENG_ARCHIVE = "Engineering", "Engineering / Documents", "Engineering / Archive"
 MKT, MKT_DOCS = "Marketing", "Marketing / Documents"
-
-
-@dataclass
-class Seed:
-    tenant: FakeTenant
-    ids: dict[str, Any]
 
 
 def seed() -> Seed:
@@ -160,20 +153,10 @@ def _keys(world: World) -> dict[str, str]:
 
 
 def test_twenty_percent_throttling_ends_in_the_same_graph(tmp_path: Path) -> None:
-    calm, calm_seed = make_world(tmp_path, "calm")
-    noisy, noisy_seed = make_world(tmp_path, "noisy")
-    try:
-        noisy.fake.faults.throttle_fraction(0.2, seed=9, statuses=(429, 503))
-        for w, s in ((calm, calm_seed), (noisy, noisy_seed)):
-            w.sync()
-            mutate(s)
-            w.sync()
+    with calm_and_throttled(partial(make_world, tmp_path), mutate, throttle_seed=9) as (calm, noisy):
         assert records(noisy.store, noisy.cid) == records(calm.store, calm.cid) == SECOND_GRAPH
         assert record_groups(noisy.store, noisy.cid) == record_groups(calm.store, calm.cid)
         assert len(noisy.fake.faults.injected) >= 10
-    finally:
-        calm.close()
-        noisy.close()
 
 
 def test_an_expired_library_link_resyncs_that_library_only(seeded: tuple[World, Seed]) -> None:

@@ -5,6 +5,8 @@ search service (HashingEmbedder) for exact search results per user."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +107,34 @@ class World:
         self.store.close()
 
 
+@dataclass
+class Seed:
+    """A seeded fake tenant and the objects a test names in it (users, drives, items, grants)."""
+
+    tenant: FakeTenant
+    ids: dict[str, Any]
+
+
+@contextmanager
+def calm_and_throttled(
+    make_world: Callable[[str], tuple[World, Seed]], mutate: Callable[[Seed], None], *, throttle_seed: int
+) -> Iterator[tuple[World, World]]:
+    """Two worlds from the same seed, one with 20 % of Graph's answers throttled (429/503), each synced,
+    mutated and synced again: (calm, throttled), for a test to compare their end states."""
+    calm, calm_seed = make_world("calm")
+    noisy, noisy_seed = make_world("noisy")
+    try:
+        noisy.fake.faults.throttle_fraction(0.2, seed=throttle_seed, statuses=(429, 503))
+        for world, seed in ((calm, calm_seed), (noisy, noisy_seed)):
+            world.sync()
+            mutate(seed)
+            world.sync()
+        yield calm, noisy
+    finally:
+        calm.close()
+        noisy.close()
+
+
 class _Factory:
     """Builds the world's connector for the indexing worker's pool (pointed at the fake)."""
 
@@ -173,6 +203,13 @@ def _principal(tx: Any, node_id: str) -> str:
     )
 
 
+def _grants(tx: Any, node_id: str) -> list[str]:
+    """The grants on a record or record group as sorted `principal:ROLE` strings."""
+    return sorted(
+        f"{_principal(tx, e['_from'])}:{e['role']}" for e in tx.get_edges("permissions", to_ids=[node_id])
+    )
+
+
 def records(store: GraphStore, cid: str) -> dict[str, tuple[str | None, str, bool, list[str]]]:
     """record name -> (parent record name, record group name, is_file, [principal:ROLE grants])."""
     out: dict[str, tuple[str | None, str, bool, list[str]]] = {}
@@ -193,16 +230,12 @@ def records(store: GraphStore, cid: str) -> dict[str, tuple[str | None, str, boo
         }
         for key, doc in docs.items():
             type_doc = tx.get_node("files", key) or {}
-            grants = sorted(
-                f"{_principal(tx, e['_from'])}:{e['role']}"
-                for e in tx.get_edges("permissions", to_ids=[f"records/{key}"])
-            )
             parent = parent_of.get(key)
             out[str(doc["recordName"])] = (
                 str(docs[parent]["recordName"]) if parent else None,
                 str(groups[group_of[key]]["groupName"]),
                 bool(type_doc.get("isFile", True)),
-                grants,
+                _grants(tx, f"records/{key}"),
             )
     return out
 
@@ -217,12 +250,8 @@ def record_groups(store: GraphStore, cid: str) -> dict[str, tuple[str | None, li
                 e["_to"].split("/", 1)[1]
                 for e in tx.get_edges("inheritPermissions", from_ids=[f"recordGroups/{key}"])
             ]
-            grants = sorted(
-                f"{_principal(tx, e['_from'])}:{e['role']}"
-                for e in tx.get_edges("permissions", to_ids=[f"recordGroups/{key}"])
-            )
             parent = str(groups[inherits[0]]["groupName"]) if inherits else None
-            out[str(doc["groupName"])] = (parent, grants)
+            out[str(doc["groupName"])] = (parent, _grants(tx, f"recordGroups/{key}"))
     return out
 
 

@@ -14,15 +14,18 @@ given `DriveDeltaSync`, and note in `current` what it synced (`add`) or could no
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from headwater.clients.microsoft import AuthError, DeltaExpiredError, GraphError, ThrottledError
+from headwater.connectors.core.builder import ConnectorConfigBuilder
 from headwater.connectors.sources.microsoft.common.connector import GraphConnector
 from headwater.connectors.sources.microsoft.common.directory import Directory, DirectorySync
+from headwater.connectors.sources.microsoft.common.graph import declare_app_registration
 from headwater.connectors.sources.microsoft.common.retire import forget_sync_points, retire_scope
 from headwater.connectors.sources.microsoft.drives.catalog import DriveCatalog
 from headwater.connectors.sources.microsoft.drives.delta import DriveDeltaSync, DriveRound, sync_key
+from headwater.connectors.sources.microsoft.notifications.config import declare_change_notifications
 from headwater.connectors.sources.microsoft.notifications.manager import Scope
 from headwater.connectors.sources.microsoft.notifications.pending import stage_clear_pending
 
@@ -32,6 +35,17 @@ DRIVE_CHANGE_TYPE = "updated"
 
 def drive_resource(drive_id: str) -> str:
     return f"/drives/{drive_id}/root"
+
+
+def declare_drive_settings(icon: str) -> Callable[[ConnectorConfigBuilder], ConnectorConfigBuilder]:
+    """The settings of a drives connector (`ConnectorBuilder.configure`): the app registration and drive
+    change notifications."""
+
+    def declare(builder: ConnectorConfigBuilder) -> ConnectorConfigBuilder:
+        declare_app_registration(builder, icon=icon)
+        return declare_change_notifications(builder, [DRIVE_CHANGE_TYPE])
+
+    return declare
 
 
 class DrivesConnector(GraphConnector):

@@ -22,10 +22,10 @@ from headwater.clients.microsoft import (
     NotFoundError,
     ThrottledError,
 )
-from headwater.connectors.core.builder import ConnectorBuilder, ConnectorConfigBuilder
+from headwater.connectors.core.builder import ConnectorBuilder
 from headwater.connectors.core.definitions import ConnectorScope
 from headwater.connectors.sources.microsoft.common.directory import Directory, DirectoryUser
-from headwater.connectors.sources.microsoft.common.graph import AUTH_TYPE, declare_app_registration
+from headwater.connectors.sources.microsoft.common.graph import AUTH_TYPE
 from headwater.connectors.sources.microsoft.common.timestamps import graph_ms
 from headwater.connectors.sources.microsoft.drives import (
     DriveDeltaSync,
@@ -36,8 +36,7 @@ from headwater.connectors.sources.microsoft.drives import (
     signed_url,
 )
 from headwater.connectors.sources.microsoft.drives.catalog import DriveCatalog
-from headwater.connectors.sources.microsoft.drives.connector import DRIVE_CHANGE_TYPE, DrivesConnector
-from headwater.connectors.sources.microsoft.notifications.config import declare_change_notifications
+from headwater.connectors.sources.microsoft.drives.connector import DrivesConnector, declare_drive_settings
 from headwater.models.constants import AppGroups, Connectors, RecordGroupType
 from headwater.models.entities import Record, RecordGroup
 from headwater.models.permission import EntityType, Permission, PermissionType
@@ -65,11 +64,6 @@ def owner_grant(owner: DirectoryUser) -> Permission:
     return Permission(email=owner.email, type=PermissionType.OWNER, entity_type=EntityType.USER)
 
 
-def _declare(builder: ConnectorConfigBuilder) -> ConnectorConfigBuilder:
-    declare_app_registration(builder, icon=ICON)
-    return declare_change_notifications(builder, [DRIVE_CHANGE_TYPE])
-
-
 @(
     ConnectorBuilder(NAME)
     .in_group(AppGroups.MICROSOFT.value)
@@ -80,7 +74,7 @@ def _declare(builder: ConnectorConfigBuilder) -> ConnectorConfigBuilder:
     )
     .with_categories(["Storage"])
     .with_scopes([ConnectorScope.TEAM])
-    .configure(_declare)
+    .configure(declare_drive_settings(ICON))
     .build_decorator()
 )
 class OneDriveConnector(DrivesConnector):

@@ -33,12 +33,11 @@ from headwater.clients.microsoft import (
     NotFoundError,
     ThrottledError,
 )
-from headwater.connectors.core.builder import ConnectorBuilder, ConnectorConfigBuilder
+from headwater.connectors.core.builder import ConnectorBuilder
 from headwater.connectors.core.definitions import ConnectorScope
 from headwater.connectors.sources.microsoft.common.directory import Directory
 from headwater.connectors.sources.microsoft.common.graph import (
     AUTH_TYPE,
-    declare_app_registration,
     source_error,
 )
 from headwater.connectors.sources.microsoft.common.timestamps import graph_ms
@@ -51,9 +50,8 @@ from headwater.connectors.sources.microsoft.drives import (
     signed_url,
 )
 from headwater.connectors.sources.microsoft.drives.catalog import DriveCatalog
-from headwater.connectors.sources.microsoft.drives.connector import DRIVE_CHANGE_TYPE, DrivesConnector
+from headwater.connectors.sources.microsoft.drives.connector import DrivesConnector, declare_drive_settings
 from headwater.connectors.sources.microsoft.drives.permissions import item_grants
-from headwater.connectors.sources.microsoft.notifications.config import declare_change_notifications
 from headwater.models.constants import AppGroups, Connectors, MimeTypes, OriginTypes, RecordGroupType
 from headwater.models.entities import Record, RecordGroup, WebpageRecord
 from headwater.models.permission import Permission
@@ -145,11 +143,6 @@ class PageStream:
         return b"".join([chunk async for chunk in self.body_iterator])
 
 
-def _declare(builder: ConnectorConfigBuilder) -> ConnectorConfigBuilder:
-    declare_app_registration(builder, icon=ICON)
-    return declare_change_notifications(builder, [DRIVE_CHANGE_TYPE])
-
-
 @(
     ConnectorBuilder(NAME)
     .in_group(AppGroups.MICROSOFT.value)
@@ -160,7 +153,7 @@ def _declare(builder: ConnectorConfigBuilder) -> ConnectorConfigBuilder:
     )
     .with_categories(["Storage", "Wiki"])
     .with_scopes([ConnectorScope.TEAM])
-    .configure(_declare)
+    .configure(declare_drive_settings(ICON))
     .build_decorator()
 )
 class SharePointConnector(DrivesConnector):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from headwater.connectors.sources.microsoft.notifications.receiver import receive
+from headwater.connectors.sources.microsoft.notifications.registry import Subscription
 from headwater.store.base import GraphStore
 
 HOOK = "https://headwater.example.com/api/v1/webhooks/microsoft"
@@ -38,3 +40,16 @@ class Hub:
         return JSONResponse(
             {"accepted": answer.accepted, "rejected": answer.rejected}, status_code=answer.status
         )
+
+
+async def post_forged(
+    hooks: httpx.AsyncClient, subscription: Subscription, change_type: str
+) -> httpx.Response:
+    """A delivery naming a real subscription with a guessed clientState, as a forger would send it."""
+    notification = {
+        "subscriptionId": subscription.id,
+        "clientState": "a-guess",
+        "changeType": change_type,
+        "resource": subscription.resource,
+    }
+    return await hooks.post(HOOK, json={"value": [notification]})

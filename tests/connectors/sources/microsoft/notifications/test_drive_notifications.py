@@ -25,7 +25,7 @@ from headwater.connectors.sources.microsoft.sharepoint import SharePointConnecto
 from headwater.testing.fake_graph import FakeTenant
 from tests.connectors.sources.microsoft import test_onedrive, test_sharepoint
 from tests.connectors.sources.microsoft.helpers import GRAPH, run
-from tests.connectors.sources.microsoft.notifications.hub import HOOK, Hub
+from tests.connectors.sources.microsoft.notifications.hub import HOOK, Hub, post_forged
 from tests.connectors.sources.microsoft.world import World, records
 
 
@@ -86,19 +86,7 @@ def test_a_drive_notification_syncs_that_drive_only(tmp_path: Path, kind: str) -
             await connector.processor.flush()
             subscriptions = await SubscriptionRegistry(config).of_connector(world.cid)
             handshakes = [a for a in hub.answers if a[0] == 200]
-            forged = await hooks.post(
-                HOOK,
-                json={
-                    "value": [
-                        {
-                            "subscriptionId": subscriptions[0].id,
-                            "clientState": "a-guess",
-                            "changeType": "updated",
-                            "resource": subscriptions[0].resource,
-                        }
-                    ]
-                },
-            )
+            forged = await post_forged(hooks, subscriptions[0], "updated")
             forged_pending = await pending_scopes(connector.sync_point)
             tenant.add_file(case.noisy, "fresh.txt", "a notified change")
             delivered = await fake.notifications.deliver()

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from headwater.config.base import ConfigStore
 from headwater.config.configuration_service import ConfigurationService
 from headwater.config.crypto import SecretBox
 from headwater.config.registry import create_config_store
@@ -29,6 +30,7 @@ from headwater.connectors.sources.microsoft.sharepoint import SharePointConnecto
 from headwater.services.connector_admin import set_connector_enabled
 from headwater.services.platform import Platform
 from headwater.settings import Settings
+from headwater.store.base import GraphStore
 from headwater.store.registry import open_store
 from headwater.testing.fake_graph import FakeGraph, FakeTenant
 from tests.connectors.sources.microsoft import test_onedrive, test_sharepoint
@@ -80,14 +82,20 @@ def _fake_for(kind: str) -> FakeGraph:
     return FakeGraph(seeds[CLASSES[kind]](), page_size_cap=5)
 
 
-async def _subscribed(tmp_path: Path, kind: str, fake: FakeGraph, hooks: httpx.AsyncClient) -> Any:
-    """A store, config store and engine with one synced, subscribed instance of `kind`."""
+async def _with_instance(tmp_path: Path, kind: str) -> tuple[GraphStore, ConfigStore]:
+    """A store with the organisation and one instance `CID` of `kind`, and an open config store."""
     store = open_store(f"sqlite:///{tmp_path / 'graph.db'}")
     config_store = create_config_store(f"sqlite:///{tmp_path / 'config.db'}", SecretBox.generate())
     await config_store.connect()
     with store.transaction() as tx:
         tx.upsert_nodes("organizations", [{"_key": ORG, "registeredName": "Contoso"}])
     create_instance(store, type=kind, connector_id=CID, org_id=ORG, scope="team")
+    return store, config_store
+
+
+async def _subscribed(tmp_path: Path, kind: str, fake: FakeGraph, hooks: httpx.AsyncClient) -> Any:
+    """A store, config store and engine with one synced, subscribed instance of `kind`."""
+    store, config_store = await _with_instance(tmp_path, kind)
     config = ConfigurationService(logging.getLogger("test"), config_store)
     await config.set_config(
         f"/services/connectors/{CID}/config", {**auth_config(fake), "sync": {"notificationUrl": HOOK}}
@@ -164,12 +172,7 @@ def test_a_failing_hook_never_blocks_the_delete(tmp_path: Path, caplog: pytest.L
     fake = _fake_for(kind)
 
     async def scenario() -> tuple[bool, Any]:
-        store = open_store(f"sqlite:///{tmp_path / 'graph.db'}")
-        config_store = create_config_store(f"sqlite:///{tmp_path / 'config.db'}", SecretBox.generate())
-        await config_store.connect()
-        with store.transaction() as tx:
-            tx.upsert_nodes("organizations", [{"_key": ORG, "registeredName": "Contoso"}])
-        create_instance(store, type=kind, connector_id=CID, org_id=ORG, scope="team")
+        store, config_store = await _with_instance(tmp_path, kind)
         # no config at all: the connector cannot even init()
         instance = get_instance(store, CID)
         assert instance is not None

@@ -25,7 +25,7 @@ from headwater.store.registry import open_store
 from headwater.testing.fake_graph import FakeGraph, checked_graph
 from headwater.testing.fake_graph.mail import rest_id
 from tests.connectors.sources.microsoft.helpers import run
-from tests.connectors.sources.microsoft.notifications.hub import HOOK, Hub
+from tests.connectors.sources.microsoft.notifications.hub import HOOK, Hub, post_forged
 from tests.connectors.sources.microsoft.outlook.world import CID, World, groups_of, records, seed_mail
 
 
@@ -71,18 +71,7 @@ def test_subscribing_notifying_and_syncing_only_the_notified_folder(sqlite_store
                 subscriptions = await SubscriptionRegistry(config).of_connector(CID)
                 handshakes = [a for a in hub.answers if a[0] == 200]
                 # a forged delivery: a real subscription id, a guessed clientState
-                forged = await hooks.post(
-                    HOOK,
-                    json={
-                        "value": [
-                            {
-                                "subscriptionId": subscriptions[0].id,
-                                "clientState": "guess",
-                                "changeType": "created",
-                            }
-                        ]
-                    },
-                )
+                forged = await post_forged(hooks, subscriptions[0], "created")
                 forged_pending = await pending_scopes(connector.sync_point)
                 # real changes: one in Ada's inbox, one in Bob's inbox; only Ada's inbox is notified
                 tenant.add_message(ada.id, "Board meeting", "<p>Thursday.</p>", sender=bob.mail or "")
