@@ -8,10 +8,13 @@ one SQLite file there, and the encryption key lives beside it in a file created 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".headwater")
 
@@ -72,6 +75,48 @@ class Settings(BaseSettings):
         le=3600,
         description="How long a signed link to a record's content works (anyone holding it may fetch it).",
     )
+    localfs_roots: Annotated[tuple[Path, ...], NoDecode] = Field(
+        default=(),
+        description="Absolute paths, separated by the OS path separator (':' on Linux), of the server "
+        "folders that Local FS connectors added through the API or web UI may read: a folder outside "
+        "every root is refused. Unset = none (only `headwater connectors add` on the server adds local "
+        "folders). Headwater's data directory is refused everywhere.",
+    )
+
+    public_url: str | None = Field(
+        default=None,
+        description="The address browsers and vendors reach this server at, e.g. https://hw.example.com "
+        "(behind a proxy, with any path prefix): the base of the OAuth redirect URI and of absolute "
+        "links (content links). Unset = taken from each request.",
+    )
+
+    @field_validator("localfs_roots", mode="before")
+    @classmethod
+    def _split_localfs_roots(cls, value: Any) -> Any:
+        items = value.split(os.pathsep) if isinstance(value, str) else value
+        if isinstance(items, str | Path):
+            items = [items]
+        roots = [str(item).strip() for item in items or () if str(item).strip()]
+        for root in roots:
+            if not os.path.isabs(root):
+                raise ValueError(
+                    f"HEADWATER_LOCALFS_ROOTS takes absolute paths separated by {os.pathsep!r}, not {root!r}"
+                )
+        return tuple(Path(root) for root in roots)
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"HEADWATER_PUBLIC_URL must be an http(s) URL like https://hw.example.com, not {value!r}"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError("HEADWATER_PUBLIC_URL takes no ?query or #fragment: the base address only")
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
     @property
     def resolved_store_url(self) -> str:

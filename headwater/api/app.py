@@ -3,8 +3,9 @@
     app = create_app(settings)                      # everything from settings
     app = create_app(settings, embedder=..., http=...)  # tests inject a test embedder, a fake network
 
-OpenAPI is served at /openapi.json and the interactive docs at /docs. See `state.py` for when the
-stores are opened (lazily; under uvicorn at startup) and closed.
+OpenAPI is served at /openapi.json and the interactive docs at /docs (Swagger UI from this server,
+see `docs.py`; there is no /redoc). Every response says `X-Content-Type-Options: nosniff`. See
+`state.py` for when the stores are opened (lazily; under uvicorn at startup) and closed.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from headwater import __version__
 from headwater.settings import Settings
 from headwater.web import pages
 
+from . import docs
 from .errors import install_error_handlers
 from .routes import accounts, auth, connectors, health, oauth, records, search, tokens, webhooks
 from .state import StateHolder, lifespan_for
@@ -45,6 +48,8 @@ def create_app(
         description="Permission-aware search over your organisation's sources. Authenticate with "
         "`Authorization: Bearer hw_...` (an API token) or the web UI's session cookie.",
         lifespan=lifespan_for(holder),
+        docs_url=None,  # ours, served without a CDN (docs.py)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.holder = holder
@@ -52,4 +57,30 @@ def create_app(
     for module in ROUTERS:
         app.include_router(module.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
+    app.add_middleware(NoSniff)
     return app
+
+
+class NoSniff:
+    """Adds `X-Content-Type-Options: nosniff` to every response that does not say it already, so
+    that no browser runs a JSON body (which may echo what a caller sent) as a script or a page.
+    Plain ASGI, not BaseHTTPMiddleware: the status streams keep working as streams."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                if not any(name.lower() == b"x-content-type-options" for name, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)

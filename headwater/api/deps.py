@@ -28,7 +28,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from headwater.services.accounts import Account
 from headwater.services.api_tokens import resolve_token
 from headwater.services.errors import AuthenticationError, ForbiddenError
-from headwater.services.sessions import csrf_matches, csrf_token, resolve_session
+from headwater.services.sessions import csrf_matches, csrf_token, resolve_session, session_is_live
 
 from .state import ApiState, holder_of
 
@@ -114,6 +114,37 @@ async def current_caller(
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def still_signed_in(request: Request, state: ApiState, caller: Caller) -> bool:
+    """Whether the credentials `caller` came with still work (the session was not ended, the
+    token not revoked, the user not deactivated): long-lived responses re-check it as they go."""
+    if caller.via == "session":
+        return caller.session_key is not None and session_is_live(state.store, caller.session_key)
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    try:
+        account = resolve_token(state.store, token.strip()) if scheme.lower() == "bearer" else None
+    except AuthenticationError:
+        return False
+    return account is not None and account.key == caller.user_key
+
+
+async def signed_in_user(request: Request, state: ApiState) -> str | None:
+    """The key of the user a safe (GET) request is signed in as, by API token or session cookie;
+    None for nobody. For the few routes that stay out of `current_caller` (the OAuth callback) and
+    check who is calling themselves."""
+    header = request.headers.get("authorization") or ""
+    scheme, _, credentials = header.partition(" ")
+    try:
+        if scheme.lower() == "bearer" and credentials.strip():
+            return (await state.call(resolve_token, state.store, credentials.strip())).key
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            idle_ms = state.settings.session_idle_minutes * 60_000
+            return (await state.call(resolve_session, state.store, cookie, idle_ms=idle_ms)).account.key
+    except AuthenticationError:
+        return None
+    return None
 
 
 async def require_admin(caller: CallerDep) -> Caller:

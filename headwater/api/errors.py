@@ -11,6 +11,7 @@ return with `error_responses(...)`; routers that require a caller start from `AU
 from __future__ import annotations
 
 import logging
+import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -178,8 +179,17 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def redacted_traceback(exc: BaseException) -> str:
+    """The traceback of `exc` (with its causes), each line redacted as error messages are: the
+    standard `exc_info` logging would print the exception messages, secrets and all, unredacted."""
+    lines = "".join(traceback.format_exception(exc)).splitlines()
+    return "\n".join(redact(line) for line in lines)
+
+
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
-    log.error("unexpected %s in a request: %s", type(exc).__name__, redact(str(exc)), exc_info=exc)
+    log.error(
+        "unexpected %s in a request: %s\n%s", type(exc).__name__, redact(str(exc)), redacted_traceback(exc)
+    )
     return error_json(
         500, "internal_error", "an unexpected error; it is logged on the server (a bug in Headwater)"
     )

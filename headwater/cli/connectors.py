@@ -1,4 +1,5 @@
-"""`headwater connectors ...`: connector types, and instances: add, configure, test, enable, disable."""
+"""`headwater connectors ...`: connector types, and instances: add, configure, test, enable, disable,
+remove."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from headwater.connectors.core.instances import list_instances
 from headwater.services import config_document
 from headwater.services import connectors as service
 from headwater.services.catalog import connector_types
+from headwater.services.connector_removal import removal_preview, remove_instance
 from headwater.services.dry_run import DryRunReport, dry_run_connector
 from headwater.services.errors import NotInitialisedError
 from headwater.services.platform import open_store_only
@@ -33,7 +35,8 @@ from .output import print_json, say, table
 from .prompts import ask_form
 
 app = typer.Typer(
-    help="Connector types and instances: list, add, configure, test, enable, disable.", no_args_is_help=True
+    help="Connector types and instances: list, add, configure, test, enable, disable, remove.",
+    no_args_is_help=True,
 )
 
 Name = Annotated[str, typer.Argument(help="The connector instance's name (or id).")]
@@ -155,7 +158,7 @@ def add(
     run(service.ensure_name_free(settings, name))
     values: dict[str, Any] = dict(given)
     if may_ask(no_input):
-        current = config_document.defaults(form) | service.parse_values(form, given)
+        current = config_document.defaults(form) | service.parse_values(form, given, file_paths=True)
         values |= ask_form(form, current, given)
     view = run(
         service.create_instance_with_config(
@@ -167,6 +170,7 @@ def add(
             owner,
             auth_type=auth_type,
             check=not skip_check,
+            file_paths=True,  # the operator on the server: a FILE field names a file to read
         )
     )
     if as_json:
@@ -200,8 +204,8 @@ def configure(
     changes: dict[str, Any] = dict(parse_assignments(set_values))
     if may_ask(no_input):
         _, form, stored = run(service.instance_form(settings, name))
-        changes |= ask_form(form, stored | service.parse_values(form, changes), changes)
-    view = run(service.configure(settings, name, changes, check=not skip_check))
+        changes |= ask_form(form, stored | service.parse_values(form, changes, file_paths=True), changes)
+    view = run(service.configure(settings, name, changes, check=not skip_check, file_paths=True))
     if as_json:
         print_json(view)
         return
@@ -268,6 +272,47 @@ def enable(name: Name, data_dir: DataDir = None, as_json: JsonOut = False) -> No
 def disable(name: Name, data_dir: DataDir = None, as_json: JsonOut = False) -> None:
     """Disable an instance: no scheduled or requested syncs until enabled (its records stay)."""
     _toggle(name, False, data_dir, as_json)
+
+
+@app.command("remove")
+@cli_command
+def remove(
+    name: Name,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Delete an instance with everything it synced, after a confirmation.
+
+    Its records (with their permissions and links), record groups, groups, sync points, run history
+    and stored config go at once; the indexing worker (`headwater serve`) then removes them from the
+    search index. Platform users stay. The source itself is never touched."""
+    settings = settings_for(data_dir)
+    plan = run(removal_preview(settings, name))
+    shown = escape(plan["name"])
+    if not yes:
+        if not may_ask(no_input=False):
+            raise fail(f"refusing to remove {plan['name']} without confirmation — pass --yes")
+        say(
+            f"this deletes [bold]{shown}[/] ({escape(plan['type'])}, {plan['scope']}) and its "
+            f"{plan['records']} records, with their permissions, sync state and stored config"
+        )
+        if not typer.confirm("remove it?", default=False, err=True):
+            raise fail("nothing removed")
+    result = run(remove_instance(settings, plan["id"]))
+    if as_json:
+        print_json(result)
+        return
+    if result["scheduled"]:
+        say(
+            f"{shown} is syncing right now: it is disabled, and the sync worker deletes it as soon as "
+            "the sync stops"
+        )
+        return
+    say(
+        f"removed {shown} and its {result['deletedRecords']} records; the indexing worker "
+        "(`headwater serve`) removes them from the search index"
+    )
 
 
 def _toggle(name: str, enabled: bool, data_dir: Any, as_json: bool) -> None:

@@ -92,6 +92,10 @@ def demo(
             say("  .venv/bin/headwater demo --serve    (the same, then the web UI at http://127.0.0.1:8000)")
     if serve:
         say("\n[bold]Serving the demo[/] (log in with the demo logins above; Ctrl-C stops it)")
+        if not settings.localfs_roots:  # the admin may add more demo folders in the web UI
+            settings = settings.model_copy(update={"localfs_roots": (Path(str(report["workspace"])),)})
+            shown = escape(str(report["workspace"]))
+            say(f"  local folders the web UI may add: {shown} (HEADWATER_LOCALFS_ROOTS)")
         admin.run_roles(settings, for_seconds=None, api_host="127.0.0.1", api_port=port)
 
 

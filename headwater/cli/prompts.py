@@ -58,7 +58,7 @@ def ask_form(
         answer = ask_field(field, known.get(field.key))
         if answer is not _UNCHANGED:
             answers[field.key] = answer
-            known[field.key] = config_input.coerce(field, answer)
+            known[field.key] = config_input.coerce(field, answer, file_paths=True)
     return answers
 
 
@@ -154,7 +154,7 @@ def _ask_lines(field: schema.ConfigField, current: Any) -> Any:
 
 def _valid(field: schema.ConfigField, text: str) -> bool:
     try:
-        config_input.coerce(field, text)
+        config_input.coerce(field, text, file_paths=True)
     except ConfigValueError as exc:
         say(f"[red]  {escape(exc.reason)}[/]")
         return False

@@ -5,7 +5,9 @@ orgId, isActive), plus `role` ("admin" | "member"). Its password hash lives apar
 `credentials` collection keyed by the user's key, so that nothing that reads user nodes (search,
 the CLI, connectors) ever sees it. Failed logins are counted per email in `loginThrottle` (keyed by
 the SHA-256 of the lower-cased email): after `MAX_FAILURES` within `FAILURE_WINDOW_MS` the email
-is locked for `LOCKOUT_MS`, even for the right password.
+is locked for `LOCKOUT_MS`, even for the right password. A successful login deletes its email's
+record; records of emails that never log in (typos, someone trying many addresses) are pruned
+as later failures are written (`_prune_expired`), so they cannot pile up.
 
 Users are never deleted (grants and history point at them): an admin deactivates them, which ends
 their sessions and API tokens (`sessions.py`, `api_tokens.py` check `isActive` on every use).
@@ -49,6 +51,10 @@ MAX_FAILURES = 5
 FAILURE_WINDOW_MS = 15 * 60 * 1000
 LOCKOUT_MS = 5 * 60 * 1000
 WRONG_LOGIN = "wrong email or password"
+# throttle records looked at (and the expired ones deleted) per failed login: bounded work per
+# write, and since each write sweeps the first records in key order again, expired records stay
+# a small fraction (about 1/PRUNE_SCAN) of the live ones however many distinct emails fail
+PRUNE_SCAN = 64
 
 
 @dataclass(frozen=True)
@@ -171,11 +177,11 @@ def create_user(
         if tx.get_node(ORGS, org_key) is None:
             raise NotFoundError(f"no organisation {org_key!r}")
         existing = tx.get_node_by_external_id(USERS, "", email)
-        if existing is not None and (is_platform_user(existing) or existing.get("isActive")):
-            where = "this organisation" if existing.get("orgId") == org_key else "another organisation"
-            raise ConflictError(f"{email} has an account already (in {where})")
-        if existing is not None and existing.get("orgId") not in ("", None, org_key):
-            raise ConflictError(f"{email} is known to another organisation")
+        taken = existing is not None and (is_platform_user(existing) or existing.get("isActive"))
+        if taken or (existing is not None and existing.get("orgId") not in ("", None, org_key)):
+            # one message whoever holds it: an admin must not learn which emails another
+            # organisation has
+            raise ConflictError(f"{email} is already in use: an email address belongs to one account")
         base = existing or User(email=email, org_id=org_key).to_document()
         doc = base | {
             "email": email,
@@ -318,13 +324,30 @@ def set_password(store: GraphStore, user_key: str, password: str, *, keep_sessio
 
 
 def change_own_password(
-    store: GraphStore, user_key: str, current: str, new: str, *, keep_session: str | None = None
+    store: GraphStore,
+    user_key: str,
+    current: str,
+    new: str,
+    *,
+    keep_session: str | None = None,
+    now: int | None = None,
 ) -> None:
-    """The user's own change: the current password must be right (ForbiddenError otherwise)."""
+    """The user's own change: the current password must be right (ForbiddenError otherwise).
+    Wrong guesses count against the same throttle as failed logins of the user's email, so a
+    stolen session or token cannot try passwords without limit (TooManyAttemptsError while
+    locked, even for the right one). The user's API tokens stay: they are credentials of their
+    own, listed and revoked apart."""
+    now = now_ms() if now is None else now
     with store.read() as tx:
         credentials = tx.get_node(CREDENTIALS, user_key)
+        user = tx.get_node(USERS, user_key)
+    throttle_key = _throttle_key(str((user or {}).get("email") or f"user:{user_key}").strip().lower())
+    _check_not_locked(store, throttle_key, now, "too many wrong passwords")
     if credentials is None or not verify_password(credentials.get("passwordHash"), current):
+        _record_failure(store, throttle_key, now)
         raise ForbiddenError("the current password is wrong")
+    with store.transaction() as tx:
+        tx.delete_nodes(LOGIN_THROTTLE, [throttle_key])
     set_password(store, user_key, new, keep_session=keep_session)
 
 
@@ -354,12 +377,7 @@ def authenticate(store: GraphStore, email: str, password: str, *, now: int | Non
         throttle = tx.get_node(LOGIN_THROTTLE, throttle_key) or {}
         user = tx.get_node_by_external_id(USERS, "", cleaned) if cleaned else None
         credentials = tx.get_node(CREDENTIALS, str(user["_key"])) if user is not None else None
-    locked_until = int(throttle.get("lockedUntil") or 0)
-    if locked_until > now:
-        wait_s = max(1, -(-(locked_until - now) // 1000))
-        raise TooManyAttemptsError(
-            f"too many failed logins for this email: try again in {wait_s} s", retry_after_s=wait_s
-        )
+    _raise_if_locked(throttle, now, "too many failed logins for this email")
     stored_hash = credentials.get("passwordHash") if credentials else None
     ok = verify_password(stored_hash, password)  # runs even for unknown emails: same timing
     usable = ok and user is not None and is_platform_user(user) and bool(user.get("isActive", True))
@@ -376,8 +394,22 @@ def authenticate(store: GraphStore, email: str, password: str, *, now: int | Non
     return account_from_doc(user)
 
 
+def _raise_if_locked(throttle: dict[str, Any], now: int, what: str) -> None:
+    locked_until = int(throttle.get("lockedUntil") or 0)
+    if locked_until > now:
+        wait_s = max(1, -(-(locked_until - now) // 1000))
+        raise TooManyAttemptsError(f"{what}: try again in {wait_s} s", retry_after_s=wait_s)
+
+
+def _check_not_locked(store: GraphStore, throttle_key: str, now: int, what: str) -> None:
+    with store.read() as tx:
+        throttle = tx.get_node(LOGIN_THROTTLE, throttle_key) or {}
+    _raise_if_locked(throttle, now, what)
+
+
 def _record_failure(store: GraphStore, throttle_key: str, now: int) -> None:
     with store.transaction() as tx:
+        _prune_expired(tx, now)
         doc = tx.get_node(LOGIN_THROTTLE, throttle_key) or {"_key": throttle_key, "failures": 0}
         if now - int(doc.get("firstFailureAt") or 0) > FAILURE_WINDOW_MS:
             doc = {"_key": throttle_key, "failures": 0, "firstFailureAt": now}
@@ -390,3 +422,15 @@ def _record_failure(store: GraphStore, throttle_key: str, now: int) -> None:
                 "lockedUntil": now + LOCKOUT_MS,
             }
         tx.upsert_nodes(LOGIN_THROTTLE, [doc])
+
+
+def _prune_expired(tx: Transaction, now: int) -> None:
+    """Delete expired throttle records among the first `PRUNE_SCAN` (keys are hashes, so these
+    are a random sample that changes as records come and go)."""
+    expired = [
+        str(doc["_key"])
+        for doc in tx.find_nodes(LOGIN_THROTTLE, limit=PRUNE_SCAN)
+        if now - int(doc.get("firstFailureAt") or 0) > FAILURE_WINDOW_MS
+        and int(doc.get("lockedUntil") or 0) <= now
+    ]
+    tx.delete_nodes(LOGIN_THROTTLE, expired)

@@ -33,7 +33,7 @@ from headwater.store.base import GraphStore
 from .errors import ForbiddenError, InvalidArgumentError
 from .platform import find_user, open_store_only
 from .record_access import RecordNotFoundError, can_read_record
-from .search import SearchScope, readable_hits
+from .search import MAX_QUERY_CHARS, SearchScope, readable_hits, without_hidden_web_urls
 
 CHAT_TIMEOUT_S = 120.0
 
@@ -52,6 +52,8 @@ def ask(
         raise InvalidArgumentError("the question is empty — say what you want to know")
     with open_search_service(settings) as service:
         hits = service.search(question, user_key=service.user_key_for_email(user_email), k=passages).hits
+        with service.store.read() as tx:
+            hits = without_hidden_web_urls(tx, hits)
     if not settings.llm_url:
         return extractive_answer(question, hits).as_dict()
     endpoint = ChatEndpoint.from_url(settings.llm_url)
@@ -94,7 +96,7 @@ def _key_by_name(docs: list[dict[str, Any]], name: str) -> str:
 
 # ---- for the API and the web pages: always as the caller -----------------------------------------
 
-MAX_QUESTION_CHARS = 2000
+MAX_QUESTION_CHARS = MAX_QUERY_CHARS  # the question is the search query its passages come from
 MAX_PASSAGES = 20
 NO_MATCH = "No document you can read matches the question."
 

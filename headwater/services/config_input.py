@@ -1,6 +1,10 @@
 """Typing and checking what people give for a config field: text from a prompt or `--set`, or a
 JSON value from the API. Every error names the field and says why; none repeats a secret's value.
 
+A FILE field (a key file, a service account) holds the file's contents. Only the CLI, run by the
+operator on the server, may name a file by its path instead (`file_paths=True`): through the API
+and web UI the value IS the contents, so nobody reads the server's files through a config field.
+
 A filter value may start with one of its operators: `not_in:tmp,log`,
 `is_between:2026-01-01..2026-03-01`, `last_30_days`. A list is written `a, b` or one item per line.
 """
@@ -33,17 +37,18 @@ _TRUE = frozenset({"true", "yes", "y", "1", "on"})
 _FALSE = frozenset({"false", "no", "n", "0", "off"})
 
 
-def coerce(field: ConfigField, raw: Any) -> Any:
+def coerce(field: ConfigField, raw: Any, *, file_paths: bool = False) -> Any:
     """The typed value of `raw` (text from a prompt or `--set`, or a JSON value) for `field`; None
-    for "no value". ConfigValueError names the field and says why (never echoing a secret)."""
+    for "no value". ConfigValueError names the field and says why (never echoing a secret).
+    `file_paths` (the CLI only): a FILE field's value is the path of a file to read."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     if field.is_filter:
         return _filter_entry(field, raw)
-    return _field_value(field, raw)
+    return _field_value(field, raw, file_paths)
 
 
-def _field_value(field: ConfigField, raw: Any) -> Any:
+def _field_value(field: ConfigField, raw: Any, file_paths: bool = False) -> Any:
     kind = field.kind.upper()
     shown = "the value" if field.secret else repr(raw)
     if kind == "CHECKBOX":
@@ -63,13 +68,13 @@ def _field_value(field: ConfigField, raw: Any) -> Any:
         return items
     if not isinstance(raw, str):
         raise ConfigValueError(field.name, f"expects text, not {type(raw).__name__}")
+    if kind == "FILE":
+        return _file_path_contents(field, raw.strip()) if file_paths else _file_text(field, raw)
     text = raw.strip("\n") if kind == "TEXTAREA" else raw.strip()
     if kind != "TEXTAREA" and "\n" in text:
         raise ConfigValueError(field.name, "takes one value, not several lines")
     if kind == "SELECT":
         return _check_option(field, text)
-    if kind == "FILE":
-        return _file_contents(field, text)
     if kind == "URL" and not text.startswith(("http://", "https://")):
         raise ConfigValueError(field.name, f"{shown} is not an http:// or https:// URL")
     if kind == "EMAIL" and ("@" not in text or text.startswith("@") or text.endswith("@")):
@@ -114,15 +119,23 @@ def _check_option(field: ConfigField, value: str) -> str:
     return value
 
 
-def _file_contents(field: ConfigField, text: str) -> str:
-    """A FILE field is given as a path; its contents are stored (a key file, a service account)."""
+def _file_text(field: ConfigField, contents: str) -> str:
+    """A FILE field's contents as sent through the API or a web form (never a path to read)."""
+    if field.max_length is not None and len(contents) > field.max_length:
+        raise ConfigValueError(field.name, f"takes a file of at most {field.max_length} characters")
+    return contents
+
+
+def _file_path_contents(field: ConfigField, text: str) -> str:
+    """The CLI names a FILE field's file by its path; its contents are stored."""
     path = Path(text).expanduser()
     if field.accepted_file_types and not any(path.name.endswith(t) for t in field.accepted_file_types):
         raise ConfigValueError(field.name, f"expects a {' or '.join(field.accepted_file_types)} file")
     try:
-        return path.read_text(encoding="utf-8")
+        contents = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigValueError(field.name, f"cannot read {path}: {exc.strerror or exc}") from None
+    return _file_text(field, contents)
 
 
 def _filter_entry(field: ConfigField, raw: Any) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from headwater.connectors.core.instances import (
 from headwater.events.base import ENTITY_EVENTS, SYNC_EVENTS, EntityEventTypes, SyncActions, sync_event_type
 from headwater.models.timeutil import now_ms
 
-from . import config_document, config_schema
+from . import config_document, config_schema, local_folders
 from .catalog import connector_metadata
 from .connector_access import Actor, check_may_create, managed_instance, may_manage, visible_instances
 from .connector_access import visible_instance as _visible
@@ -173,6 +173,8 @@ async def create_connector(
     scopes = list(meta.get("connectorScopes") or ["personal"])
     if scope not in scopes:
         raise ConfigValueError("scope", f"{type_name} can be {' or '.join(scopes)}, not {scope!r}")
+    if local_folders.is_local_fs(type_name):
+        local_folders.check_may_manage(actor, scope)
     check_may_create(actor, scope)
     chosen_auth = auth_type or config_schema.auth_types_of(meta)[0]
     fields = config_schema.form_fields(meta, chosen_auth)
@@ -181,6 +183,8 @@ async def create_connector(
     document = config_document.build_config(
         fields, values, auth_type=chosen_auth, scope=scope, connector_type=type_name
     )
+    if local_folders.is_local_fs(type_name):  # before the connector looks at the disk
+        local_folders.check_folders(platform.settings, document, within_roots=True)
     clean_name = _clean_name(platform, actor, scope, name)
     oauth = chosen_auth in OAUTH_AUTH_TYPES
     planned = {
@@ -246,6 +250,9 @@ async def update_connector_config(
     fields (client id/secret) drops its tokens: it must be authorised again. A change of sync
     filters makes the next sync a full one. Returns the view with `changed`."""
     doc = managed_instance(platform.store, actor, connector_id)
+    local = local_folders.is_local_fs(str(doc.get("type")))
+    if local:
+        local_folders.check_may_manage(actor)
     auth_type, fields, values, stored = await _form_and_values(platform, doc)
     parsed = parse_values(fields, _without_kept_secrets(fields, changes))
     new_values = _merge(values, parsed)
@@ -258,6 +265,8 @@ async def update_connector_config(
         connector_type=str(doc["type"]),
         base=stored,
     )
+    if local:
+        local_folders.check_folders(platform.settings, document, within_roots=True, previous=stored)
     oauth = auth_type in OAUTH_AUTH_TYPES
     reauth = oauth and document.get("auth") != stored.get("auth")
     if reauth:
@@ -305,12 +314,16 @@ async def set_connector_enabled(
     if bool(doc.get("isActive", True)) == enabled:
         return connector_view(doc, actor) | {"changed": False}
     if enabled:
+        if local_folders.is_local_fs(str(doc.get("type"))):  # the check reads the server's disk
+            local_folders.check_may_manage(actor)
         if uses_oauth(doc) and not doc.get("isAuthenticated"):
             raise ConnectorNotReadyError(
                 f"{doc.get('name')} is not authorised yet: authorise it first "
                 f"(GET /api/v1/connectors/{connector_id}/oauth/authorize)"
             )
         stored = await platform.config_store.get(config_key(connector_id)) or {}
+        if local_folders.is_local_fs(str(doc.get("type"))):
+            local_folders.check_folders(platform.settings, stored, within_roots=False)
         report = await check_config(platform, doc, stored)
         failed = next((step for step in report.steps if not step.ok), None)
         if failed is not None:

@@ -31,6 +31,7 @@ from headwater.errors import NotFoundError
 
 from . import config_schema as schema
 from .catalog import connector_class, connector_metadata, connector_types, type_name_of
+from .local_folders import api_scopes
 
 API_PREFIX = "/api/v1"
 ICON_URL = API_PREFIX + "/connector-types/{type_id}/icon"
@@ -85,6 +86,7 @@ def registry() -> list[dict[str, Any]]:
                 "name": entry.type,
                 "appGroup": entry.group,
                 "iconUrl": icon_url(entry.type),
+                "scopes": api_scopes(entry.type, list(entry.scopes)),
                 "oauthScopes": _scopes_of(meta),
                 "usesOAuth": any(t in OAUTH_AUTH_TYPES for t in entry.auth_types),
                 "documentationLinks": list(config.get("documentationLinks") or []),
@@ -206,7 +208,7 @@ def type_form(type_name: str, auth_type: str | None = None) -> dict[str, Any]:
         "id": type_id(canonical),
         "authType": chosen,
         "authTypes": auth_types,
-        "scopes": list(meta.get("connectorScopes") or ["personal"]),
+        "scopes": api_scopes(canonical, list(meta.get("connectorScopes") or ["personal"])),
         "sections": sections,
         "oauth": oauth_summary(meta, chosen),
     }

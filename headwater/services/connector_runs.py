@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from headwater.connectors.core.connector import maybe_await
@@ -187,14 +187,20 @@ async def status_events(
     poll_s: float = 1.0,
     limit: int | None = None,
     keepalive_s: float = 15.0,
+    still_allowed: Callable[[], bool] = lambda: True,
 ) -> AsyncGenerator[str, None]:
     """Server-Sent Events (`event: status`, data = `connector_status`) at once and whenever the
     status changes, with a comment line every `keepalive_s` of quiet; ends after `limit` status
-    events, when the instance is deleted (`event: deleted`), or when the consumer stops iterating
-    (the client went away). Access is checked before the first event."""
+    events, when the instance is deleted (`event: deleted`), when `still_allowed()` turns false
+    on a poll (the caller logged out, lost their token or was deactivated: `event: ended`), or when
+    the consumer stops iterating (the client went away). Access is checked before the first
+    event, and the instance's visibility again on every poll."""
     visible_instance(store, actor, connector_id)
     sent, last, quiet = 0, None, 0.0
     while limit is None or sent < limit:
+        if sent and not still_allowed():
+            yield 'event: ended\ndata: {"reason": "signed out"}\n\n'
+            return
         try:
             status = connector_status(store, actor, connector_id)
         except InstanceNotFoundError:  # deleted while watched

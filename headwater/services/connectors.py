@@ -28,7 +28,7 @@ from headwater.events.base import ENTITY_EVENTS, EntityEventTypes
 from headwater.settings import Settings
 from headwater.store.base import Transaction
 
-from . import config_document, config_input
+from . import config_document, config_input, local_folders
 from . import config_schema as schema
 from .catalog import connector_metadata, type_name_of
 from .dry_run import check_config
@@ -51,11 +51,14 @@ def connector_form(connector_type: str, auth_type: str | None = None) -> list[sc
     return schema.form_fields(connector_metadata(connector_type), auth_type)
 
 
-def parse_values(fields: list[schema.ConfigField], given: Mapping[str, Any]) -> dict[str, Any]:
+def parse_values(
+    fields: list[schema.ConfigField], given: Mapping[str, Any], *, file_paths: bool = False
+) -> dict[str, Any]:
     """`{field name: raw value}` (names bare or `section.name`) -> typed values keyed `section.name`;
-    a None value clears the field."""
+    a None value clears the field. `file_paths`: FILE fields name files to read (the CLI only)."""
     return {
-        (f := schema.find_field(fields, name)).key: config_input.coerce(f, raw) for name, raw in given.items()
+        (f := schema.find_field(fields, name)).key: config_input.coerce(f, raw, file_paths=file_paths)
+        for name, raw in given.items()
     }
 
 
@@ -117,9 +120,11 @@ async def create_instance_with_config(
     *,
     auth_type: str | None = None,
     check: bool = True,
+    file_paths: bool = False,
 ) -> dict[str, Any]:
     """Add a connector instance of `connector_type` named `name` with `config` (field -> value, text
-    or typed), created by the user with email `created_by` (default: the first admin).
+    or typed), created by the user with email `created_by` (default: the first admin). With
+    `file_paths` (the CLI, on the server) a FILE field's value is a path whose file is read.
 
     The config is checked field by field, then (with `check`) the connector is started with it and
     its connection tested, all before anything is written: a config that does not work is refused
@@ -132,11 +137,13 @@ async def create_instance_with_config(
         raise ConfigValueError("scope", f"{type_name} can be {' or '.join(scopes)}, not {scope!r}")
     chosen_auth = auth_type or schema.auth_types_of(meta)[0]
     fields = schema.form_fields(meta, chosen_auth)
-    values = _merge(config_document.defaults(fields), parse_values(fields, config))
+    values = _merge(config_document.defaults(fields), parse_values(fields, config, file_paths=file_paths))
     config_document.check_complete(type_name, fields, values)
     document = config_document.build_config(
         fields, values, auth_type=chosen_auth, scope=scope, connector_type=type_name
     )
+    if local_folders.is_local_fs(type_name):  # the operator may name any folder but Headwater's own
+        local_folders.check_folders(settings, document, within_roots=False)
     async with open_platform(settings) as platform:
         clean_name = _check_name(platform, name)
         with platform.store.read() as tx:
@@ -201,7 +208,12 @@ def _clear_failure(platform: Platform, connector_id: str) -> dict[str, Any]:
 
 
 async def configure(
-    settings: Settings, name: str, changes: Mapping[str, Any], *, check: bool = True
+    settings: Settings,
+    name: str,
+    changes: Mapping[str, Any],
+    *,
+    check: bool = True,
+    file_paths: bool = False,
 ) -> dict[str, Any]:
     """Change some fields of an instance's config (the others keep their values; a None value
     clears a field); returns the instance view with `changed`. A changed config is checked whole,
@@ -215,7 +227,8 @@ async def configure(
         meta = connector_metadata(str(doc["type"]))
         auth_type = auth.get("authType") or schema.auth_types_of(meta)[0]
         fields = schema.form_fields(meta, auth_type)
-        values = _merge(config_document.values_from_config(fields, stored), parse_values(fields, changes))
+        parsed = parse_values(fields, changes, file_paths=file_paths)
+        values = _merge(config_document.values_from_config(fields, stored), parsed)
         config_document.check_complete(str(doc["type"]), fields, values)
         document = config_document.build_config(
             fields,
@@ -225,6 +238,8 @@ async def configure(
             connector_type=str(doc["type"]),
             base=stored,
         )
+        if local_folders.is_local_fs(str(doc["type"])):
+            local_folders.check_folders(settings, document, within_roots=False)
         changed = document != stored
         if changed and check:
             await _require_working(platform, doc, document, f"{doc.get('name')}: config not saved")
@@ -250,6 +265,8 @@ async def set_enabled(settings: Settings, name: str, enabled: bool) -> dict[str,
             return instance_view(doc) | {"changed": False}
         if enabled:
             stored = await platform.config_store.get(config_key(connector_id)) or {}
+            if local_folders.is_local_fs(str(doc["type"])):
+                local_folders.check_folders(settings, stored, within_roots=False)
             what = f"{doc.get('name')} cannot be enabled"
             try:
                 await _require_working(platform, doc, stored, what, skip_hint=False)

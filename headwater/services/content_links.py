@@ -1,8 +1,9 @@
 """Short-lived signed links to a record's content, and the content behind them.
 
-A link is `/api/v1/content/{token}`. The token is the capability: whoever holds it may fetch the
-content until it expires, without a session, so that a browser can open it in a new tab or a
-download manager can fetch it. It is therefore short-lived (5 minutes by default) and narrow:
+A link is `/api/v1/content/{token}` (under `HEADWATER_PUBLIC_URL` when set). The token is the
+capability: whoever holds it may fetch the content until it expires, without a session, so that a
+browser can open it in a new tab or a download manager can fetch it. It is therefore short-lived
+(5 minutes by default) and narrow:
 
     token = "v1." + b64url(payload) + "." + b64url(HMAC-SHA256(link key, "v1." + b64url(payload)))
     payload = {"r": record key, "u": user key, "x": expiry (epoch ms)}
@@ -94,7 +95,14 @@ class LinkClaims:
 class ContentLinks:
     """Issues and checks content links. `clock` returns epoch milliseconds (tests move it)."""
 
-    def __init__(self, key: bytes, *, ttl_s: int = DEFAULT_TTL_S, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        *,
+        ttl_s: int = DEFAULT_TTL_S,
+        clock: Callable[[], int] = now_ms,
+        base_url: str | None = None,
+    ) -> None:
         if not 1 <= ttl_s <= MAX_TTL_S:
             raise InvalidArgumentError(f"a content link lives 1 to {MAX_TTL_S} seconds, not {ttl_s}")
         if len(key) < 32:
@@ -102,24 +110,31 @@ class ContentLinks:
         self._key = key
         self.ttl_s = ttl_s
         self.clock = clock
+        self.base_url = (base_url or "").rstrip("/")  # "" = links relative to this server
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ContentLinks:
         """The instance's signer: the key derived from its secret, the lifetime from
-        `HEADWATER_CONTENT_LINK_SECONDS`. Reads the key file: make one per process and keep it."""
-        return cls(content_link_key(load_or_create_key(settings)), ttl_s=settings.content_link_seconds)
+        `HEADWATER_CONTENT_LINK_SECONDS`, links absolute under `HEADWATER_PUBLIC_URL` when it is
+        set. Reads the key file: make one per process and keep it."""
+        return cls(
+            content_link_key(load_or_create_key(settings)),
+            ttl_s=settings.content_link_seconds,
+            base_url=settings.public_url,
+        )
 
     # ---- issuing ---------------------------------------------------------------------------------
 
     def issue(self, store: GraphStore, *, user_key: str, org_key: str, record_key: str) -> dict[str, Any]:
         """`{"url": "/api/v1/content/<token>", "expiresAt": epoch ms}` for a record the user may
-        read; `RecordNotFoundError` otherwise (exactly as the record's metadata answers)."""
+        read (the URL prefixed with `base_url` when there is one); `RecordNotFoundError` otherwise
+        (exactly as the record's metadata answers)."""
         with store.read() as tx:
             if not can_read_record(tx, user_key, org_key, record_key):
                 raise RecordNotFoundError(record_key)
         expires_at = self.clock() + self.ttl_s * 1000
         token = self.sign(LinkClaims(record_key, user_key, expires_at))
-        return {"url": CONTENT_PATH + token, "expiresAt": expires_at}
+        return {"url": self.base_url + CONTENT_PATH + token, "expiresAt": expires_at}
 
     def sign(self, claims: LinkClaims) -> str:
         payload = json.dumps(

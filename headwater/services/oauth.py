@@ -3,11 +3,13 @@ central refresh (`oauth_refresh`) shares.
 
     start = start_authorization(platform, caller, connector_id, callback_url=".../api/v1/oauth/callback")
     # the browser goes to start["authorizationUrl"], the vendor sends it back to the callback:
-    done = await complete_authorization(platform, http, state=..., code=...)
+    done = await complete_authorization(platform, http, state=..., code=..., user_key=caller.user_key)
 
 * The state is random (256 bits), stored server-side (`oauthStates`, keyed by its SHA-256) with
   the instance, the user who started the flow, the redirect URI and an expiry (10 minutes); the
-  callback consumes it in one locked transaction, so it works once.
+  callback consumes it in one locked transaction, so it works once, and only in a request signed
+  in as that same user: otherwise a member could send a colleague the authorisation link and get
+  the colleague's vendor account into the member's connector.
 * PKCE (S256) is used unless the connector's `OAuthConfig.additional_params` says `pkce: False`
   (a vendor that rejects it). The verifier is stored encrypted with the config store's key.
 * Tokens go to the instance's config document (`credentials`: access_token, refresh_token,
@@ -47,7 +49,7 @@ from headwater.models.timeutil import now_ms
 from .catalog import connector_class, connector_metadata
 from .connector_access import Actor, managed_instance
 from .connector_admin import OAUTH_STATES, uses_oauth
-from .errors import ConfigValueError, ConnectorNotReadyError
+from .errors import AuthenticationError, ConfigValueError, ConnectorNotReadyError, ForbiddenError
 from .platform import Platform, config_key
 
 STATE_TTL_MS = 10 * 60 * 1000
@@ -211,16 +213,28 @@ async def start_authorization(
     }
 
 
-def _consume_state(platform: Platform, state: str, moment: int) -> dict[str, Any]:
+def _consume_state(platform: Platform, state: str, moment: int, user_key: str | None) -> dict[str, Any]:
+    """The flow of `state`, deleted (used) unless nobody is signed in: then it stays, so that the
+    person who started it can log in and come back to the same address."""
     key = state_key(state)
     with platform.store.transaction() as tx:
         tx.lock(f"headwater:oauth-state:{key}")
         doc = tx.get_node(OAUTH_STATES, key)
-        if doc is not None:
+        if doc is not None and user_key is not None:
             tx.delete_nodes(OAUTH_STATES, [key])
     if doc is None:
         raise OAuthFlowError(
             "this authorisation link is unknown or was used already: start the authorisation again"
+        )
+    if user_key is None:
+        raise AuthenticationError(
+            "log in to Headwater with the account that started this connection, then open this "
+            "address again (or start the connection again)"
+        )
+    if str(doc.get("userKey") or "") != user_key:
+        raise ForbiddenError(
+            "another Headwater account started this connection: log in with the account that "
+            "started it and start the connection again from its connector page"
         )
     if int(doc.get("expiresAt") or 0) <= moment:
         raise OAuthFlowError("this authorisation took longer than 10 minutes and expired: start it again")
@@ -305,15 +319,18 @@ async def complete_authorization(
     state: str | None,
     code: str | None,
     error: str | None = None,
+    user_key: str | None,
     now: int | None = None,
 ) -> dict[str, Any]:
-    """The callback: check the state (once, unexpired), exchange the code (with the PKCE verifier)
-    and store the tokens encrypted; the instance becomes authorised (and leaves NEEDS_REAUTH).
-    Returns `{connectorId, returnTo}`. OAuthFlowError when the state is bad or the vendor refused."""
+    """The callback: check the state (once, unexpired, started by `user_key`: the user signed in
+    to the request, None for nobody), exchange the code (with the PKCE verifier) and store the
+    tokens encrypted; the instance becomes authorised (and leaves NEEDS_REAUTH). Returns
+    `{connectorId, returnTo}`. OAuthFlowError when the state is bad or the vendor refused;
+    AuthenticationError when nobody is signed in, ForbiddenError when another user is."""
     if not state:
         raise OAuthFlowError("the callback has no state: start the authorisation from Headwater")
     moment = now if now is not None else now_ms()
-    flow = _consume_state(platform, state, moment)
+    flow = _consume_state(platform, state, moment, user_key)
     connector_id = str(flow["connectorId"])
     if error:
         raise OAuthFlowError(f"the vendor did not authorise the connector ({redact(error)[:100]}): try again")

@@ -62,8 +62,8 @@ class RecordQuery:
     """Which records to list. Every filter is optional; lists match any of their values.
 
     `modified_from` is inclusive and `modified_to` exclusive (epoch milliseconds, the source's last
-    change); `name_contains` ignores case; `cursor` is the `nextCursor` of the previous page, made
-    for the same `sort`."""
+    change; a window that does not end after it starts matches nothing); `name_contains` ignores
+    case; `cursor` is the `nextCursor` of the previous page, made for the same `sort`."""
 
     connector_ids: frozenset[str] = frozenset()
     record_types: frozenset[str] = frozenset()
@@ -158,9 +158,6 @@ def _check_query(query: RecordQuery) -> None:
         raise InvalidArgumentError(f"limit must be between 1 and {MAX_PAGE}, not {query.limit}")
     if query.sort not in SORTS:
         raise InvalidArgumentError(f"sort must be one of {', '.join(SORTS)}, not {query.sort!r}")
-    start, end = query.modified_from, query.modified_to
-    if start is not None and end is not None and start >= end:
-        raise InvalidArgumentError("modifiedFrom must be before modifiedTo")
 
 
 def _matches(doc: dict[str, Any], q: RecordQuery) -> bool:
@@ -253,7 +250,8 @@ def record_summary(doc: dict[str, Any], connector_names: dict[str, str]) -> dict
 def record_detail(store: GraphStore, *, user_key: str, org_key: str, record_key: str) -> dict[str, Any]:
     """A record's metadata and who has access to it, if the user may read it (else
     `RecordNotFoundError`). Adds to the summary: `indexingReason`, `recordGroup` (`{id, name}`),
-    `path` (files), `permissions` (see `record_permissions`)."""
+    `path` (files), `permissions` (see `record_permissions`) and `inheritsFrom`: the record groups
+    (or records) whose access it inherits, nearest first (`[{id, name}]`, empty when none)."""
     with store.read() as tx:
         if not can_read_record(tx, user_key, org_key, record_key):
             raise RecordNotFoundError(record_key)
@@ -262,8 +260,12 @@ def record_detail(store: GraphStore, *, user_key: str, org_key: str, record_key:
         group_id = doc.get("recordGroupId")
         group = tx.get_node("recordGroups", str(group_id)) if group_id else None
         file_doc = tx.get_node("files", record_key) if doc.get("recordType") == "FILE" else None
-        permissions = record_permissions(tx, record_key)
+        chains = _inheritance_distance(tx, f"{RECORDS}/{record_key}")
+        permissions = _permissions(tx, chains)
+        ancestors = sorted((hops, node) for node, hops in chains.items() if hops)
+        ancestor_names = display_names(tx, {node for _, node in ancestors})
     return record_summary(doc, names) | {
+        "inheritsFrom": [{"id": node, "name": ancestor_names.get(node, node)} for _, node in ancestors],
         "indexingReason": doc.get("reason"),
         "recordGroup": {"id": group_id, "name": _group_name(group, str(group_id))} if group_id else None,
         "path": (file_doc or {}).get("path"),
@@ -292,7 +294,10 @@ def record_permissions(tx: Transaction, record_key: str) -> list[dict[str, Any]]
     `grantType`, `inheritedFrom` (`{id, name}` of the record group or record holding the grant),
     `grantsRead` (whether the grant lets its principal read and find the record: READ or better,
     and not a sharing link)."""
-    chains = _inheritance_distance(tx, f"{RECORDS}/{record_key}")
+    return _permissions(tx, _inheritance_distance(tx, f"{RECORDS}/{record_key}"))
+
+
+def _permissions(tx: Transaction, chains: dict[str, int]) -> list[dict[str, Any]]:
     edges = tx.get_edges(PERMISSIONS, to_ids=sorted(chains))
     nodes = {str(e["_from"]) for e in edges} | {n for n, hops in chains.items() if hops}
     names = display_names(tx, nodes)

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import html
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from headwater.indexing.types import SearchFilters
 from headwater.search import service as search_module
 from headwater.search.service import Mode, SearchHit, SearchService
 from headwater.settings import Settings
-from headwater.store.base import GraphStore
+from headwater.store.base import GraphStore, Transaction
 
 from .errors import InvalidArgumentError
-from .record_access import readable_among
+from .record_access import RECORDS, readable_among
 
 MODES: tuple[Mode, ...] = ("hybrid", "keyword", "vector")
 MAX_K = 50
@@ -35,7 +35,11 @@ def search(
     """`{"query", "asUser", "mode", "tookMs", "hits"}`: what `user_email` may read that matches
     `query`, best first. Each hit is a dict (`recordName`, `score`, `snippet`, `webUrl`, ...)."""
     checked_mode = _check(query, limit, mode)
-    result = search_module.search(settings, query, user_email, k=limit, mode=checked_mode)
+    with search_module.open_search_service(settings, with_embedder=checked_mode != "keyword") as service:
+        user_key = service.user_key_for_email(user_email)
+        result = service.search(query, user_key=user_key, k=limit, mode=checked_mode)
+        with service.store.read() as tx:
+            result.hits = without_hidden_web_urls(tx, result.hits)
     data = result.as_dict()
     return {
         "query": query,
@@ -62,7 +66,8 @@ def _check(query: str, k: int, mode: str) -> Mode:
 @dataclass(frozen=True)
 class SearchScope:
     """Optional narrowing of a search; lists match any of their values. `modified_from` is
-    inclusive, `modified_to` exclusive (epoch ms of the source's last change)."""
+    inclusive, `modified_to` exclusive (epoch ms of the source's last change); a window that does
+    not end after it starts matches nothing (an empty result, as for browsing, not an error)."""
 
     connector_ids: frozenset[str] = frozenset()
     record_types: frozenset[str] = frozenset()
@@ -70,10 +75,12 @@ class SearchScope:
     modified_from: int | None = None
     modified_to: int | None = None
 
-    def as_filters(self) -> SearchFilters | None:
+    @property
+    def is_empty_window(self) -> bool:
         start, end = self.modified_from, self.modified_to
-        if start is not None and end is not None and start >= end:
-            raise InvalidArgumentError("modifiedFrom must be before modifiedTo")
+        return start is not None and end is not None and start >= end
+
+    def as_filters(self) -> SearchFilters | None:
         filters = SearchFilters(
             connector_ids=self.connector_ids or None,
             record_types=frozenset(t.upper() for t in self.record_types) or None,
@@ -100,15 +107,30 @@ def readable_hits(
     checked_mode = _check(query, k, mode)
     if k > MAX_K:
         raise InvalidArgumentError(f"k must be at most {MAX_K}, not {k}")
-    filters = (scope or SearchScope()).as_filters()
+    scope = scope or SearchScope()
+    if scope.is_empty_window:
+        return [], 0.0
+    filters = scope.as_filters()
     started = time.perf_counter()
     results = service.search(
         query, user_key=user_key, k=k + RECHECK_SLACK, filters=filters, mode=checked_mode
     )
     with store.read() as tx:
         allowed = readable_among(tx, user_key, org_key, [h.record_key for h in results.hits])
-    hits = [h for h in results.hits if h.record_key in allowed][:k]
+        hits = without_hidden_web_urls(tx, [h for h in results.hits if h.record_key in allowed][:k])
     return hits, (time.perf_counter() - started) * 1000
+
+
+def without_hidden_web_urls(tx: Transaction, hits: list[SearchHit]) -> list[SearchHit]:
+    """`hits` with no `web_url` for records whose source asked not to show one (`hideWeburl`: a
+    link that would not open for the reader, or would reveal more than the record), as records
+    browsing does. The index keeps the URL; the graph decides, as it is now."""
+    hidden = {
+        key
+        for key, doc in tx.get_nodes(RECORDS, sorted({h.record_key for h in hits if h.web_url})).items()
+        if doc.get("hideWeburl")
+    }
+    return [replace(h, web_url=None) if h.record_key in hidden else h for h in hits]
 
 
 def search_as(

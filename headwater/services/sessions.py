@@ -92,6 +92,19 @@ def resolve_session(store: GraphStore, token: str, *, idle_ms: int, now: int | N
     return Session(key, account_from_doc(user), int(doc["expiresAt"]))
 
 
+def session_is_live(store: GraphStore, session_key: str, *, now: int | None = None) -> bool:
+    """Whether the session with this stored key still exists, is before its expiry and belongs to
+    an active user: what a long-lived response (a status stream) re-checks as it goes. Idleness is
+    not: the open stream is the session's activity. Reads only."""
+    now = now_ms() if now is None else now
+    with store.read() as tx:
+        doc = tx.get_node(SESSIONS, session_key)
+        user = tx.get_node(USERS, str(doc["userKey"])) if doc else None
+    if doc is None or now >= int(doc["expiresAt"]):
+        return False
+    return user is not None and is_platform_user(user) and bool(user.get("isActive", True))
+
+
 def revoke_session(store: GraphStore, token: str) -> bool:
     with store.transaction() as tx:
         return tx.delete_nodes(SESSIONS, [token_digest(token)]) > 0

@@ -106,7 +106,20 @@ def record_page(state: ApiState, caller: Caller, record_key: str) -> dict[str, A
         if principal.get("kind") == "group" and principal.get("name") == CONNECTOR_GROUP:
             principal["name"], principal["kind"] = CONNECTOR_OWNER.capitalize(), "user"
     return detail | {
+        "access": access_by_source(detail.get("permissions") or []),
         "instanceType": instance.get("type"),
         "why": [describe_path(p, names, record_id) for p in why.get("paths") or []],
         "notes": why.get("notes") or [],
     }
+
+
+def access_by_source(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The grants grouped by where they are held: `{"inheritedFrom": None | {id, name}, "grants"}`,
+    the record's own first, then each record group it inherits from, nearest first (the order
+    `record_detail` gives them in)."""
+    groups: dict[str | None, dict[str, Any]] = {}
+    for grant in permissions:
+        source = grant.get("inheritedFrom")
+        entry = groups.setdefault(source["id"] if source else None, {"inheritedFrom": source, "grants": []})
+        entry["grants"].append(grant)
+    return list(groups.values())

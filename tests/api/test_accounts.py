@@ -91,7 +91,7 @@ async def test_admin_creates_a_user_who_can_then_log_in(
     assert taken_elsewhere.status_code == 409
     assert (
         taken_elsewhere.json()["error"]["message"]
-        == "member@acme.test has an account already (in another organisation)"
+        == "member@acme.test is already in use: an email address belongs to one account"
     )
 
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from headwater.api.state import holder_of
 from headwater.models.timeutil import now_ms
 from headwater.services import accounts
-from headwater.services.accounts import LOCKOUT_MS, MAX_FAILURES
+from headwater.services.accounts import FAILURE_WINDOW_MS, LOCKOUT_MS, LOGIN_THROTTLE, MAX_FAILURES
 from headwater.services.errors import AuthenticationError
 from headwater.services.sessions import SESSIONS, token_digest
 from tests.api.conftest import BASE_URL, PASSWORDS, ApiInstance, ClientFactory
@@ -92,6 +92,30 @@ async def test_repeated_failures_lock_the_email_for_a_while(app: FastAPI, anon: 
     assert accounts.authenticate(state.store, email, PASSWORDS[email], now=later).email == email
     with pytest.raises(AuthenticationError):
         accounts.authenticate(state.store, email, "guess-guess", now=later)
+
+
+async def test_failed_logins_for_many_emails_do_not_pile_up(app: FastAPI) -> None:
+    """Records of emails that failed long ago are pruned as new failures are written; records still
+    in their window, or still locked, are kept (each write looks at a bounded number of them)."""
+    state = await holder_of(app).get()
+    now = now_ms()
+    expired_at = now - FAILURE_WINDOW_MS - 1
+    old = [{"_key": f"{i:064x}", "failures": 1, "firstFailureAt": expired_at} for i in range(300)]
+    counting = {"_key": "f" * 64, "failures": 2, "firstFailureAt": now - 60_000}
+    locked = {"_key": "e" * 64, "failures": 0, "firstFailureAt": expired_at, "lockedUntil": now + 60_000}
+    with state.store.transaction() as tx:
+        tx.upsert_nodes(LOGIN_THROTTLE, [*old, counting, locked])
+    for i in range(20):
+        with pytest.raises(AuthenticationError):
+            accounts.authenticate(state.store, f"typo{i}@acme.test", "guess-guess", now=now)
+    with state.store.read() as tx:
+        left = {str(doc["_key"]): doc for doc in tx.find_nodes(LOGIN_THROTTLE)}
+    assert len(left) == 22  # the 20 new ones, and the two that still count
+    assert left[counting["_key"]]["failures"] == 2
+    assert left[locked["_key"]]["lockedUntil"] == now + 60_000
+    assert {
+        doc["failures"] for key, doc in left.items() if key not in (counting["_key"], locked["_key"])
+    } == {1}
 
 
 async def test_logout_ends_the_session_and_the_old_cookie_is_dead(

@@ -82,7 +82,7 @@ async def test_registry_lists_types_with_metadata_and_icons(client_for: ClientFa
     assert local["id"] == "localfs"
     assert local["iconUrl"] == "/api/v1/connector-types/localfs/icon"
     assert local["authTypes"] == ["NONE"]
-    assert set(local["scopes"]) == {"personal", "team"}
+    assert local["scopes"] == ["team"]  # through the API, Local FS is a team connector (admins only)
     assert local["usesOAuth"] is False
     cloud = types[FAKE_CLOUD]
     assert cloud["usesOAuth"] is True

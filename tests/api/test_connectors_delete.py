@@ -4,6 +4,7 @@ groups, sync points, history and config, and (once the indexing worker has read 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,13 @@ from headwater.services.platform import config_key
 from tests.api.conftest import ApiInstance, ClientFactory
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def instance(instance: ApiInstance, tmp_path: Path) -> ApiInstance:
+    """The API conftest's instance, letting the API add Local FS folders under this test's tmp dir."""
+    settings = instance.settings.model_copy(update={"localfs_roots": (tmp_path,)})
+    return dataclasses.replace(instance, settings=settings)
 
 
 async def index_until_idle(state: ApiState) -> None:
@@ -41,7 +49,7 @@ def found(state: ApiState, query: str, user_key: str) -> set[str]:
 async def test_delete_removes_records_edges_config_and_index_entries(
     client_for: ClientFactory, app: FastAPI, instance: ApiInstance, tmp_path: Path
 ) -> None:
-    member = await client_for("member@acme.test")
+    admin = await client_for("admin@acme.test")  # Local FS through the API: admins, team instances
     member_key = instance.user_keys["member@acme.test"]
     folders = {}
     plan = "# Harbour plan\n\nThe lighthouse keeper logs every ship."
@@ -56,8 +64,9 @@ async def test_delete_removes_records_edges_config_and_index_entries(
         folders[name] = root
     ids = {}
     for name, root in folders.items():
-        r = await member.post(
-            "/api/v1/connectors", json={"name": name, "type": "localfs", "config": {"folders": str(root)}}
+        config = {"folders": str(root), "shareWithUsers": "member@acme.test"}
+        r = await admin.post(
+            "/api/v1/connectors", json={"name": name, "type": "localfs", "scope": "team", "config": config}
         )
         assert r.status_code == 201, r.text
         ids[name] = r.json()["id"]
@@ -83,7 +92,7 @@ async def test_delete_removes_records_edges_config_and_index_entries(
     assert len(records) >= 3
     assert edges_before > 0
 
-    r = await member.delete(f"/api/v1/connectors/{gone}")
+    r = await admin.delete(f"/api/v1/connectors/{gone}")
     assert r.status_code == 200, r.text
     assert r.json() == {
         "connectorId": gone,
@@ -102,8 +111,8 @@ async def test_delete_removes_records_edges_config_and_index_entries(
         assert tx.find_nodes("syncPoints", connector_id=gone) == []
         assert [d for d in tx.find_nodes("syncRuns") if d.get("connectorId") == gone] == []
     assert await state.config.get(config_key(gone)) is None
-    assert (await member.get(f"/api/v1/connectors/{gone}")).status_code == 404
-    assert [c["id"] for c in (await member.get("/api/v1/connectors")).json()["connectors"]] == [ids["kept"]]
+    assert (await admin.get(f"/api/v1/connectors/{gone}")).status_code == 404
+    assert [c["id"] for c in (await admin.get("/api/v1/connectors")).json()["connectors"]] == [ids["kept"]]
 
     await index_until_idle(state)  # the worker reads bulkDeleteRecords
     assert found(state, "lighthouse", member_key) == {"other.md"}

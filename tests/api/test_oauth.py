@@ -93,7 +93,8 @@ async def add_cloud(client: httpx.AsyncClient, scope: str = "team", type_name: s
 async def authorize(
     client: httpx.AsyncClient, anon: httpx.AsyncClient, vendor: httpx.AsyncClient, cid: str
 ) -> tuple[dict[str, list[str]], httpx.Response]:
-    """The whole browser round trip: our authorize URL -> the vendor -> our callback."""
+    """The whole browser round trip: our authorize URL -> the vendor -> our callback, in the same
+    user's "browser" (`client`; the callback checks that whoever completes a flow started it)."""
     r = await client.get(f"/api/v1/connectors/{cid}/oauth/authorize", params={"mode": "json"})
     assert r.status_code == 200, r.text
     url = r.json()["authorizationUrl"]
@@ -101,7 +102,7 @@ async def authorize(
     assert at_vendor.status_code == 302
     back = urlsplit(at_vendor.headers["location"])
     assert f"{back.scheme}://{back.netloc}{back.path}" == CALLBACK
-    return parse_qs(urlsplit(url).query), await anon.get(f"{back.path}?{back.query}")
+    return parse_qs(urlsplit(url).query), await client.get(f"{back.path}?{back.query}")
 
 
 async def stored_credentials(app: FastAPI, cid: str) -> dict[str, Any]:
@@ -214,9 +215,13 @@ async def test_tampered_expired_reused_and_denied_states_are_refused(
     assert tampered.status_code == 400
     assert "start the authorisation again" in tampered.json()["error"]["message"]
     assert (await anon.get("/api/v1/oauth/callback", params={"code": code})).status_code == 400
-    first = await anon.get("/api/v1/oauth/callback", params={"code": code, "state": state})
+    # nobody signed in: told to log in as the user who started it; the state is kept for them
+    anonymous = await anon.get("/api/v1/oauth/callback", params={"code": code, "state": state})
+    assert anonymous.status_code == 401
+    assert "log in to Headwater with the account that started" in anonymous.json()["error"]["message"]
+    first = await admin.get("/api/v1/oauth/callback", params={"code": code, "state": state})
     assert first.status_code == 303
-    reused = await anon.get("/api/v1/oauth/callback", params={"code": code, "state": state})
+    reused = await admin.get("/api/v1/oauth/callback", params={"code": code, "state": state})
     assert reused.status_code == 400
     assert "used already" in reused.json()["error"]["message"]
     assert len(provider.token_requests) == 1  # neither bad callback reached the vendor
@@ -226,14 +231,14 @@ async def test_tampered_expired_reused_and_denied_states_are_refused(
         platform(await state_of(app)), who, cid, callback_url=CALLBACK, now=now_ms() - 11 * 60 * 1000
     )
     at_vendor = await vendor.get(stale["authorizationUrl"])
-    expired = await anon.get(f"/api/v1/oauth/callback?{urlsplit(at_vendor.headers['location']).query}")
+    expired = await admin.get(f"/api/v1/oauth/callback?{urlsplit(at_vendor.headers['location']).query}")
     assert expired.status_code == 400
     assert "expired" in expired.json()["error"]["message"]
 
     provider.deny = True
     r = await admin.get(f"/api/v1/connectors/{cid}/oauth/authorize", params={"mode": "json"})
     at_vendor = await vendor.get(r.json()["authorizationUrl"])
-    denied = await anon.get(f"/api/v1/oauth/callback?{urlsplit(at_vendor.headers['location']).query}")
+    denied = await admin.get(f"/api/v1/oauth/callback?{urlsplit(at_vendor.headers['location']).query}")
     assert denied.status_code == 400
     assert "access_denied" in denied.json()["error"]["message"]
     assert len(provider.token_requests) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -98,12 +99,21 @@ async def test_no_searching_as_someone_else_and_clear_errors(client_for: ClientF
         ({"query": ""}, "query"),
         ({"query": "x", "k": 0}, "k"),
         ({"query": "x", "mode": "fuzzy"}, "mode"),
-        ({"query": "x", "filters": {"modifiedFrom": "2026-03-01", "modifiedTo": "2026-02-01"}}, None),
+        # bodies are strict: what the schema calls a string, boolean or integer is exactly that
+        ({"query": "x", "filters": {"modifiedFrom": 0}}, "modifiedFrom"),
+        ({"query": "x", "k": "5"}, "k"),
+        ({"query": "x", "k": 5.5}, "k"),
+        ({"query": "x", "k": True}, "k"),
+        ({"query": 5}, "query"),
     ):
         response = await admin.post("/api/v1/search", json=body)
         assert response.status_code == 422, body
         if field:
             assert field in response.json()["error"]["message"]
+    whole_float = await admin.post("/api/v1/search", json={"query": "x", "k": 5.0})
+    assert whole_float.status_code == 200  # JSON Schema's integer is a value: 5.0 is one
+    backwards = {"modifiedFrom": "2026-03-01T00:00:00Z", "modifiedTo": "2026-02-01T00:00:00Z"}
+    assert names(await search(admin, "quarterly", filters=backwards)) == set()  # empty, not an error
     blank = await admin.post("/api/v1/search", json={"query": "   "})
     assert blank.status_code == 422
     assert blank.json()["error"]["message"] == "the query is empty — say what to search for"
@@ -177,6 +187,12 @@ async def test_ask_validates_the_question(client_for: ClientFactory) -> None:
     assert blank.status_code == 422
     assert "question is empty" in blank.json()["error"]["message"]
     assert (await member.post("/api/v1/ask", json={"question": "x", "k": 99})).status_code == 422
+    for stream in (0, 1, "true", "yes"):  # a boolean is true or false, nothing that looks like one
+        refused = await member.post("/api/v1/ask", json={"question": "x", "stream": stream})
+        assert refused.status_code == 422, stream
+        assert "stream" in refused.json()["error"]["message"]
+    too_long = await member.post("/api/v1/ask", json={"question": "x" * 1001})
+    assert too_long.status_code == 422  # the question is the search query: the same limit
 
 
 # ---- ask: a chat endpoint (the fake OpenAI-compatible server, reached through the injected client) --
@@ -269,3 +285,44 @@ async def test_a_failing_chat_endpoint_is_reported_without_the_key(
     assert as_json.status_code == 502
     assert as_json.json()["error"]["code"] == "answer_failed"
     assert chat.api_key not in as_json.text
+
+
+# ---- links the source asked to hide ---------------------------------------------------------------
+
+
+async def test_hits_and_citations_never_show_a_hidden_web_url(
+    app: FastAPI, client_for: ClientFactory, world: World
+) -> None:
+    """A source that marks a record `hideWeburl` gets no link in hits or citations (as in browsing),
+    while other records keep theirs; the index still holds the URL, the graph decides."""
+    state = await holder_of(app).get()
+    urls = {
+        "handbook.md": "https://intranet.test/handbook",
+        "group-minutes.md": "https://intranet.test/minutes",
+    }
+    for name, url in urls.items():
+        key = world.records[name]
+        indexed = state.search_index.get_record(key)
+        assert indexed is not None
+        state.search_index.update_record(dataclasses.replace(indexed, web_url=url))
+        with state.store.transaction() as tx:
+            doc = tx.get_node("records", key)
+            assert doc is not None
+            tx.upsert_nodes("records", [doc | {"webUrl": url, "hideWeburl": name == "handbook.md"}])
+    member = await client_for(MEMBER)
+
+    hits = {h["recordName"]: h["webUrl"] for h in (await search(member, "quarterly"))["hits"]}
+    assert hits["handbook.md"] is None
+    assert hits["group-minutes.md"] == urls["group-minutes.md"]
+
+    response = await member.post("/api/v1/ask", json={"question": "quarterly review offsite", "k": 5})
+    cited = {c["recordName"]: c["webUrl"] for c in response.json()["citations"]}
+    assert cited.get("handbook.md", "absent") in (None, "absent")
+    events = events_of(
+        (await member.post("/api/v1/ask", json={"question": "quarterly", "k": 5, "stream": True})).text
+    )
+    streamed = {d["recordName"]: d["webUrl"] for kind, d in events if kind == "citation"}
+    assert streamed["handbook.md"] is None
+    assert streamed["group-minutes.md"] == urls["group-minutes.md"]
+    record = await member.get(f"/api/v1/records/{world.records['handbook.md']}")
+    assert record.json()["webUrl"] is None  # browsing agrees

@@ -35,7 +35,8 @@ def test_users_add_with_a_password_from_stdin_then_the_user_can_log_in(cli: Cli)
     assert listed["carol@acme.test"] == "admin"
     again = cli("users", "add", "carol@acme.test", "--no-password")
     assert again.exit_code == 1
-    assert error_of(again) == "error: carol@acme.test has an account already (in this organisation)"
+    taken = "error: carol@acme.test is already in use: an email address belongs to one account"
+    assert error_of(again) == taken
 
 
 def test_users_add_without_a_terminal_or_stdin_says_how(cli: Cli) -> None:

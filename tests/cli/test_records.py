@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from headwater.indexing.embeddings.testing import HashingEmbedder
+from headwater.indexing.index.registry import open_search_index
 from headwater.settings import Settings
 from headwater.store.registry import open_store
 from tests.cli.conftest import ADA, BOB, Cli, error_of
+from tests.cli.indexing import index_until_idle
 
 
 @pytest.fixture
@@ -113,31 +117,42 @@ def test_users_with_their_groups(cli: Cli) -> None:
     ]
 
 
-def test_search_calls_the_search_service_when_there_is_one(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[Path, str, str, int, str]] = []
-    hit = {"recordName": "plan.md", "score": 0.5, "snippet": "the **plan**", "webUrl": None}
+def test_search_finds_what_the_user_may_read_and_hides_hidden_links(cli: Cli, folder: Path) -> None:
+    """A real keyword search (no model loads) over a synced and indexed local folder, as each user;
+    a link the source asked to hide (`hideWeburl`) is not shown, though the index holds it."""
+    cli.json("connectors", "add", "Local FS", "--name", "docs", "--no-input", "--set", f"folders={folder}")
+    assert cli.json("sync", "docs")["outcome"] == "completed"
+    settings = Settings(data_dir=cli.data_dir)
+    [plan] = [
+        r["id"] for r in cli.json("records", "--connector", "docs")["records"] if r["name"] == "plan.md"
+    ]
+    index = open_search_index(settings.resolved_index_url, HashingEmbedder().dimensions)
+    try:
+        index_until_idle(settings, index)
+        indexed = index.get_record(plan)
+        assert indexed is not None
+        index.update_record(dataclasses.replace(indexed, web_url="https://intranet.acme.test/plan"))
+    finally:
+        index.close()
+    store = open_store(settings.resolved_store_url)
+    try:
+        with store.transaction() as tx:
+            doc = tx.get_node("records", plan)
+            assert doc is not None
+            tx.upsert_nodes(
+                "records", [doc | {"webUrl": "https://intranet.acme.test/plan", "hideWeburl": True}]
+            )
+    finally:
+        store.close()
 
-    class Results:
-        def as_dict(self) -> dict[str, Any]:
-            return {"query": "plan", "mode": "keyword", "tookMs": 1.5, "hits": [hit]}
-
-    def search(
-        settings: Settings, query: str, user_email: str, *, k: int = 10, mode: str = "hybrid"
-    ) -> Results:
-        calls.append((settings.data_dir, query, user_email, k, mode))
-        return Results()
-
-    monkeypatch.setattr("headwater.search.service.search", search)
-    assert cli.json("search", "plan", "--as", ADA, "--limit", "3", "--mode", "keyword") == {
-        "query": "plan",
-        "asUser": ADA,
-        "mode": "keyword",
-        "tookMs": 1.5,
-        "hits": [hit],
-    }
-    assert calls == [(cli.data_dir, "plan", ADA, 3, "keyword")]
-    text = cli("search", "plan", "--as", ADA)
-    assert "1. plan.md (0.500)" in text.stdout
-    assert "the **plan**" in text.stdout
+    found = cli.json("search", "plan", "--as", ADA, "--limit", "3", "--mode", "keyword")
+    assert (found["query"], found["asUser"], found["mode"]) == ("plan", ADA, "keyword")
+    assert found["tookMs"] >= 0
+    top = found["hits"][0]
+    assert (top["recordName"], top["webUrl"]) == ("plan.md", None)
+    assert "[[Plan]]" in top["snippet"]
+    assert cli.json("search", "plan", "--as", BOB, "--mode", "keyword")["hits"] == []  # Ada's folder
+    text = cli("search", "plan", "--as", ADA, "--mode", "keyword")
+    assert "1. plan.md (" in text.stdout
     result = cli("search", "plan", "--as", ADA, "--mode", "fuzzy")
     assert error_of(result) == "error: mode must be one of hybrid, keyword, vector, not 'fuzzy'"

@@ -137,13 +137,17 @@ def test_a_bad_secret_is_never_repeated() -> None:
 
 
 def test_a_file_field_stores_the_file_contents(tmp_path: Path) -> None:
+    """The CLI (file_paths=True) names the file; the API and web UI send its contents, which are
+    never taken for a path on the server."""
     key = tmp_path / "key.json"
     key.write_text('{"k": 1}')
-    assert config_input.coerce(field("keyFile"), str(key)) == '{"k": 1}'
+    assert config_input.coerce(field("keyFile"), str(key), file_paths=True) == '{"k": 1}'
     with pytest.raises(ConfigValueError, match="expects a .json file"):
-        config_input.coerce(field("keyFile"), str(tmp_path / "key.txt"))
+        config_input.coerce(field("keyFile"), str(tmp_path / "key.txt"), file_paths=True)
     with pytest.raises(ConfigValueError, match="cannot read"):
-        config_input.coerce(field("keyFile"), str(tmp_path / "missing.json"))
+        config_input.coerce(field("keyFile"), str(tmp_path / "missing.json"), file_paths=True)
+    assert config_input.coerce(field("keyFile"), str(key)) == str(key)  # the text itself, unread
+    assert config_input.coerce(field("keyFile"), '{"k":\n 2}\n') == '{"k":\n 2}\n'
 
 
 def test_required_fields_count_only_when_shown() -> None:

@@ -4,6 +4,9 @@ indexing worker into the app's own store and search index (so pages search what 
     Team docs (team, admin@acme.test's): harbour-plan.md and a file whose NAME is a script tag,
         shared with member@acme.test
     Admin private (personal, admin@acme.test's): salaries.md, shared with nobody else
+
+`seed(..., logbook=N)` adds N more files to Team docs (`logbook-NN.md`, each about the lighthouse),
+for pages that need many results.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ class Seeded:
     records: dict[str, str]  # record name -> key
 
 
-async def seed(state: ApiState, org_key: str, admin_key: str, root: Path) -> Seeded:
+async def seed(state: ApiState, org_key: str, admin_key: str, root: Path, *, logbook: int = 0) -> Seeded:
     discover_connectors()
     public, private = root / "public", root / "private"
     public.mkdir(parents=True)
@@ -44,6 +47,10 @@ async def seed(state: ApiState, org_key: str, admin_key: str, root: Path) -> See
         "# Harbour plan\n\nThe lighthouse rota starts in May. Keepers swap every Tuesday.\n"
     )
     (public / SCRIPT_NAME).write_text("Lighthouse notes with a suspicious name.\n")
+    for n in range(logbook):
+        (public / f"logbook-{n:02d}.md").write_text(
+            f"# Logbook {n}\n\nThe lighthouse lamp was trimmed on day {n}.\n"
+        )
     (private / "salaries.md").write_text("# Salaries\n\nConfidential: the lighthouse keepers' salaries.\n")
 
     team = create_instance(

@@ -145,9 +145,10 @@ async def update_user(user_id: str, body: UserChange, caller: AdminDep, state: S
     return UserOut.of(account)
 
 
-@router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+@router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(429))
 async def change_password(body: PasswordChange, caller: CallerDep, state: StateDep) -> Response:
-    """Change your own password (the current one is required). Your other sessions end."""
+    """Change your own password (the current one is required). Your other sessions end; your API
+    tokens stay. Wrong current passwords count with failed logins of your email: after 5, 429."""
     await state.call(
         accounts.change_own_password,
         state.store,

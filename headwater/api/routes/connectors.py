@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from headwater.api.deps import CallerDep, StateDep
+from headwater.api.deps import CallerDep, StateDep, still_signed_in
 from headwater.api.errors import AUTH_ERRORS, error_responses
 from headwater.api.state import ApiState
 from headwater.services import connector_admin, connector_forms, connector_runs
@@ -112,7 +112,7 @@ class ConnectorList(BaseModel):
 
 
 class NewConnector(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field(min_length=1, max_length=100)
     type: str = Field(
@@ -129,7 +129,7 @@ class NewConnector(BaseModel):
 
 
 class ConfigChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     config: dict[str, Any] = Field(
         default_factory=dict, description='Changed fields; null clears one; a secret sent as "••••" is kept.'
@@ -139,7 +139,7 @@ class ConfigChange(BaseModel):
 
 
 class SyncRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     full: bool = Field(default=False, description="Re-list everything from scratch (a full resync).")
 
@@ -399,8 +399,16 @@ async def connector_events(
     ] = None,
 ) -> StreamingResponse:
     """Server-Sent Events: the status now and on every change (keep-alive comments while quiet);
-    ends when the client disconnects, after `limit` events, or when the instance is deleted."""
-    stream = connector_runs.status_events(state.store, caller, connector_id, poll_s=SSE_POLL_S, limit=limit)
+    ends when the client disconnects, after `limit` events, when the instance is deleted, or when
+    the session or token it was opened with stops working (`event: ended`)."""
+    stream = connector_runs.status_events(
+        state.store,
+        caller,
+        connector_id,
+        poll_s=SSE_POLL_S,
+        limit=limit,
+        still_allowed=lambda: still_signed_in(request, state, caller),
+    )
     first = await anext(stream)  # checks access (404) before the response starts
 
     async def events() -> Any:

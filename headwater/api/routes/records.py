@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from headwater.api.deps import CallerDep, StateDep
 from headwater.api.errors import AUTH_ERRORS, error_json, error_responses
+from headwater.api.json_types import JsonDateTime
 from headwater.api.state import ApiState
 from headwater.services.answers import explain_for
 from headwater.services.content_links import (
@@ -96,6 +97,9 @@ class RecordDetail(RecordSummary):
     recordGroup: RecordGroupRef | None
     path: str | None
     permissions: list[Grant]
+    inheritsFrom: list[NamedNode] = Field(
+        description="The record groups (or records) whose access this record inherits, nearest first."
+    )
 
 
 class ContentLink(BaseModel):
@@ -159,9 +163,16 @@ async def list_records(
     record_group_id: Annotated[list[str] | None, Query(alias="recordGroupId", max_length=50)] = None,
     indexing_status: Annotated[list[str] | None, Query(alias="indexingStatus", max_length=20)] = None,
     modified_from: Annotated[
-        datetime | None, Query(alias="modifiedFrom", description="Inclusive; ISO 8601 (UTC if no offset).")
+        JsonDateTime | None,
+        Query(alias="modifiedFrom", description="Inclusive; ISO 8601 (UTC if no offset)."),
     ] = None,
-    modified_to: Annotated[datetime | None, Query(alias="modifiedTo", description="Exclusive.")] = None,
+    modified_to: Annotated[
+        JsonDateTime | None,
+        Query(
+            alias="modifiedTo",
+            description="Exclusive. A window that does not end after it starts matches nothing.",
+        ),
+    ] = None,
     name_contains: Annotated[str | None, Query(alias="nameContains", max_length=200)] = None,
     sort: Annotated[Sort, Query(description="`-modified` (newest first) by default.")] = "-modified",
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.api.deps import Caller, CallerDep, StateDep
 from headwater.api.errors import AUTH_ERRORS, error_json, error_responses
+from headwater.api.json_types import JsonDateTime, JsonInt
 from headwater.api.state import ApiState
 from headwater.search.answers import AnswerError
 from headwater.search.service import SearchHit
@@ -37,15 +38,16 @@ router = APIRouter(prefix="/api/v1", tags=["search"])
 
 
 class Filters(BaseModel):
-    """Narrow the search; a list matches any of its values."""
+    """Narrow the search; a list matches any of its values. A window whose `modifiedFrom` is not
+    before its `modifiedTo` matches nothing."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     connectorIds: list[str] = Field(default_factory=list, max_length=50)
     recordTypes: list[str] = Field(default_factory=list, max_length=20, description="FILE, MAIL, ...")
     recordGroupIds: list[str] = Field(default_factory=list, max_length=50)
-    modifiedFrom: datetime | None = Field(None, description="Inclusive; ISO 8601 (UTC if no offset).")
-    modifiedTo: datetime | None = Field(None, description="Exclusive.")
+    modifiedFrom: JsonDateTime | None = Field(None, description="Inclusive; ISO 8601 (UTC if no offset).")
+    modifiedTo: JsonDateTime | None = Field(None, description="Exclusive.")
 
     def scope(self) -> SearchScope:
         return SearchScope(
@@ -65,10 +67,10 @@ def _epoch_ms(value: datetime | None) -> int | None:
 
 
 class SearchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
-    k: int = Field(10, ge=1, le=MAX_K, description="How many records (one hit per record).")
+    k: JsonInt = Field(10, ge=1, le=MAX_K, description="How many records (one hit per record).")
     mode: Literal["hybrid", "keyword", "vector"] = "hybrid"
     filters: Filters | None = None
 
@@ -125,10 +127,10 @@ async def search(body: SearchRequest, caller: CallerDep, state: StateDep) -> Sea
 
 
 class AskRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
-    k: int = Field(5, ge=1, le=MAX_PASSAGES, description="How many passages the answer may use.")
+    k: JsonInt = Field(5, ge=1, le=MAX_PASSAGES, description="How many passages the answer may use.")
     filters: Filters | None = None
     stream: bool | None = Field(
         None,

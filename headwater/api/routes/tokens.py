@@ -5,11 +5,14 @@ A token acts as you, with your current role. Only its first characters are ever 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.api.deps import CallerDep, StateDep
 from headwater.api.errors import AUTH_ERRORS, error_responses
+from headwater.api.json_types import WHOLE_FLOATS
 from headwater.services import api_tokens
 from headwater.services.accounts import Account
 
@@ -33,7 +36,7 @@ class NewToken(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str = Field(max_length=100, pattern=r"\S", examples=["backup script"])
-    expiresInDays: int | None = Field(default=None, ge=1, le=3650)  # noqa: N815
+    expiresInDays: Annotated[int, Field(ge=1, le=3650), WHOLE_FLOATS] | None = None  # noqa: N815
 
 
 class CreatedToken(TokenOut):

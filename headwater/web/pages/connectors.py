@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from headwater.api.deps import Caller, StateDep
+from headwater.api.public_urls import external_url
 from headwater.api.state import ApiState
 from headwater.errors import HeadwaterError, NotFoundError
 from headwater.models.timeutil import now_ms
@@ -130,6 +131,11 @@ def _new_form_context(
     }
 
 
+def _redirect_uri(request: Request, state: ApiState) -> str:
+    """The OAuth redirect URI to register at the vendor (what the flow will send)."""
+    return external_url(request, state.settings, connector_forms.OAUTH_CALLBACK_PATH)
+
+
 @router.get("/connectors/new/{type_id}")
 async def new_form(
     request: Request, caller: PageCaller, state: StateDep, type_id: str, auth_type: str | None = None
@@ -146,7 +152,14 @@ async def new_form(
             back="/connectors/new",
             back_label="Pick a type",
         )
-    return page(request, caller, "connector_new.html", "connectors", **context)
+    return page(
+        request,
+        caller,
+        "connector_new.html",
+        "connectors",
+        redirect_uri=_redirect_uri(request, state),
+        **context,
+    )
 
 
 @router.post("/connectors/new/{type_id}")
@@ -178,7 +191,15 @@ async def create(request: Request, caller: PageCaller, state: StateDep, type_id:
         elif isinstance(exc, ForbiddenError):
             errors = {"scope": str(exc)}
         context["errors"] = errors
-        return page(request, caller, "connector_new.html", "connectors", status_code=422, **context)
+        return page(
+            request,
+            caller,
+            "connector_new.html",
+            "connectors",
+            status_code=422,
+            redirect_uri=_redirect_uri(request, state),
+            **context,
+        )
     if view.get("authType") in connector_forms.OAUTH_AUTH_TYPES:
         return see_other(f"/api/v1/connectors/{view['id']}/oauth/authorize")
     return see_other(f"/connectors/{view['id']}?notice=added")

@@ -1,5 +1,6 @@
-"""Settings: your API tokens (create, shown once, revoke) and, for admins, the organisation's users
-(add one with a role and a first password, change a role, deactivate, reactivate)."""
+"""Settings: your password (change it: the current one is asked, your other sessions end), your API
+tokens (create, shown once, revoke) and, for admins, the organisation's users (add one with a role
+and a first password, change a role, deactivate, reactivate)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from headwater.api.deps import Caller, StateDep
 from headwater.api.state import ApiState
 from headwater.errors import NotFoundError
 from headwater.services import accounts, api_tokens
-from headwater.services.errors import ConflictError, ForbiddenError, InvalidArgumentError
+from headwater.services.errors import (
+    ConflictError,
+    ForbiddenError,
+    InvalidArgumentError,
+    TooManyAttemptsError,
+)
+from headwater.services.passwords import MIN_LENGTH
 from headwater.web.session import PageCaller
 from headwater.web.templating import error_page, page, see_other
 
@@ -22,6 +29,7 @@ NOTICES = {
     "revoked": "Token revoked: scripts using it stop working now.",
     "user-added": "User added. Tell them their email and first password; they can log in now.",
     "user-changed": "User updated.",
+    "password-changed": "Password changed. Your other sessions were logged out; this one goes on.",
 }
 
 
@@ -43,6 +51,7 @@ async def _settings_page(
         "form": {},
         "notice": None,
         "notice_kind": None,
+        "min_password": MIN_LENGTH,
     }
     return page(
         request, caller, "settings.html", "settings", status_code=status_code, **(context | defaults | extra)
@@ -52,6 +61,34 @@ async def _settings_page(
 @router.get("/settings")
 async def settings(request: Request, caller: PageCaller, state: StateDep, notice: str = "") -> Response:
     return await _settings_page(request, caller, state, notice=NOTICES.get(notice))
+
+
+@router.post("/settings/password")
+async def change_password(request: Request, caller: PageCaller, state: StateDep) -> Response:
+    form = await request.form()
+    current, new, again = (str(form.get(k) or "") for k in ("current_password", "new_password", "confirm"))
+    errors: dict[str, str] = {}
+    if not current:
+        errors["current_password"] = "type your current password"
+    if new != again:
+        errors["confirm"] = "the two new passwords differ: type the same one twice"
+    if not errors:
+        try:
+            await state.call(
+                accounts.change_own_password,
+                state.store,
+                caller.user_key,
+                current,
+                new,
+                keep_session=caller.session_key,
+            )
+        except (ForbiddenError, TooManyAttemptsError) as exc:  # wrong, or too many wrong guesses
+            errors["current_password"] = str(exc)
+        except InvalidArgumentError as exc:  # the new one breaks a rule (length, blank)
+            errors["new_password"] = str(exc)
+    if errors:  # passwords are never sent back into the form
+        return await _settings_page(request, caller, state, status_code=422, errors=errors)
+    return see_other("/settings?notice=password-changed")
 
 
 @router.post("/settings/tokens")

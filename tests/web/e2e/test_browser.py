@@ -4,12 +4,14 @@ The real process is started in-process, as `headwater serve` runs it (`run_worke
 the sync worker and the indexing worker in one event loop, sharing one search index), on a free
 127.0.0.1 port, with the hashing embedder so that no model loads. Then, as people would:
 
-  admin logs in -> adds a team Local FS connector (a folder shared with the member) and a personal
-  one (a private folder) through the generated forms -> syncs each, watching the live status reach
+  admin logs in -> adds two team Local FS connectors through the generated forms (a folder shared
+  with the member, and a private folder shared with nobody; both inside the server's
+  HEADWATER_LOCALFS_ROOTS, the only folders the web UI may add) -> syncs each, watching the live status reach
   "up to date" without a reload -> searches -> opens a citation (the record page, then its content
   through the signed link) -> asks a question (streamed answer with citations);
   member logs in -> finds the shared document, never the private one (search, records) -> gets 404
-  on the private record's page.
+  on the private record's page -> cannot add a Local FS connector (admins only: it reads the
+  server's disk).
 
 Screenshots of the main pages go to test-artifacts/screenshots/ (git-ignored).
 """
@@ -48,8 +50,8 @@ class Running:
     private: Path
 
 
-def _instance(data_dir: Path) -> Settings:
-    settings = Settings(data_dir=data_dir)
+def _instance(data_dir: Path, folders_root: Path) -> Settings:
+    settings = Settings(data_dir=data_dir, localfs_roots=(folders_root,))
     init_instance(
         settings, "Larkspur", ((ADMIN[0], "Ada Admin", "admin"), (MEMBER[0], "Bob Member", "member"))
     )
@@ -72,7 +74,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         "# Harbour plan\n\nThe lighthouse rota starts in May. Keepers swap every Tuesday.\n"
     )
     (private / "salaries.md").write_text("# Salaries\n\nConfidential: what the lighthouse keepers earn.\n")
-    settings = _instance(root / "data")
+    settings = _instance(root / "data", root)
 
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
@@ -152,14 +154,14 @@ def _log_in(page: object, url: str, email: str, password: str) -> None:
     page.wait_for_url(url + "/")  # type: ignore[attr-defined]
 
 
-def _add_local_folder(
-    page: object, url: str, name: str, scope: str, folder: Path, share_with: str = ""
-) -> str:
+def _add_local_folder(page: object, url: str, name: str, folder: Path, share_with: str = "") -> str:
     page.goto(url + "/connectors/new")  # type: ignore[attr-defined]
     page.click("a.type-pick:has-text('Local FS')")  # type: ignore[attr-defined]
     page.wait_for_selector("form textarea[name='sync.folders']")  # type: ignore[attr-defined]
     page.fill("#f-name", name)  # type: ignore[attr-defined]
-    page.check(f"input[name=scope][value={scope}]")  # type: ignore[attr-defined]
+    # a Local FS connector added on the web is a team one: the only scope offered
+    assert page.locator("input[name=scope]").count() == 1  # type: ignore[attr-defined]
+    page.check("input[name=scope][value=team]")  # type: ignore[attr-defined]
     page.fill("textarea[name='sync.folders']", str(folder))  # type: ignore[attr-defined]
     if share_with:
         page.fill("textarea[name='sync.shareWithUsers']", share_with)  # type: ignore[attr-defined]
@@ -190,14 +192,14 @@ def test_people_add_sync_search_and_open_only_what_they_may_read(running: Runnin
     assert "No connectors yet" in page.inner_text("main")  # the empty state says what to do
     _shot(page, "home-empty")
 
-    _add_local_folder(page, url, "Team handbook", "team", running.public, MEMBER[0])
+    _add_local_folder(page, url, "Team handbook", running.public, MEMBER[0])
     _shot(page, "add-connector")
     page.click("button:has-text('Add connector')")
     page.wait_for_selector(".notice:has-text('Connector added')")
     _sync_and_wait(page)
     _shot(page, "connector-detail")
 
-    _add_local_folder(page, url, "Ada's notes", "personal", running.private)
+    _add_local_folder(page, url, "Ada's notes", running.private)
     page.click("button:has-text('Add connector')")
     page.wait_for_selector(".notice:has-text('Connector added')")
     _sync_and_wait(page)
@@ -257,5 +259,35 @@ def test_people_add_sync_search_and_open_only_what_they_may_read(running: Runnin
     assert "salaries" not in member.inner_text("main").lower()
     member.goto(url + "/connectors")
     assert "Team handbook" in member.inner_text("main")
-    assert "Ada's notes" not in member.inner_text("main")
+    assert "Ada's notes" in member.inner_text("main")  # a team connector: seen, its files are not
+    member.goto(url + "/connectors/new/localfs")
+    member.fill("#f-name", "Grab")
+    member.fill("textarea[name='sync.folders']", str(running.private))
+    member.click("button:has-text('Add connector')")
+    member.wait_for_selector("text=only an admin can add or change a Local FS connector")
+    member.goto(url + "/connectors")
+    assert "Grab" not in member.inner_text("main")
     member_context.close()
+
+
+def test_the_api_docs_run_from_this_server_under_their_csp(running: Running, browser: object) -> None:
+    """Swagger UI at /docs loads its files from this server only, renders the API, and breaks no
+    rule of the page's Content-Security-Policy (which a hash-allowed inline start script needs)."""
+    context = browser.new_context()  # type: ignore[attr-defined]
+    page = context.new_page()
+    requested: list[str] = []
+    complaints: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("console", lambda message: complaints.append(message.text) if message.type == "error" else None)
+    response = page.goto(running.url + "/docs")
+    assert response is not None
+    assert response.ok
+    page.wait_for_selector(".swagger-ui .info .title", timeout=WAIT_MS)
+    assert "Headwater" in page.inner_text(".swagger-ui .info .title")
+    page.wait_for_selector(".opblock-tag", timeout=WAIT_MS)  # the operations, from /openapi.json
+    assert page.locator(".opblock-tag").count() > 3
+    assert requested
+    assert all(url.startswith((running.url, "data:")) for url in requested), requested
+    assert not [c for c in complaints if "Content Security Policy" in c], complaints
+    assert (page.request.get(running.url + "/redoc")).status == 404
+    context.close()

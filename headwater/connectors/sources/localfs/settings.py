@@ -110,6 +110,14 @@ def settings_from_config(config: Mapping[str, Any] | None, fs: FsAccess) -> Loca
     )
 
 
+def configured_folders(config: Mapping[str, Any] | None) -> list[str]:
+    """The folder paths of an instance config as configured (not checked, not resolved): what the
+    platform's folder policy looks at before the connector ever opens them."""
+    if not isinstance(config, Mapping):
+        return []
+    return _lines(_sync_values(config).get(FOLDERS))
+
+
 def _sync_values(config: Mapping[str, Any]) -> dict[str, Any]:
     sync = config.get("sync")
     if not isinstance(sync, Mapping):
