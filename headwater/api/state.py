@@ -101,6 +101,9 @@ class ApiState:
     def close_owned(self) -> None:
         with self._lock:
             owned, self._owned = self._owned, []
+            search, self._search = self._search, None
+        if search is not None:  # its query-embedding threads, before the index and embedder go
+            search.close()
         for close in reversed(owned):
             close()
 

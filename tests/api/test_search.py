@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -326,3 +327,14 @@ async def test_hits_and_citations_never_show_a_hidden_web_url(
     assert streamed["group-minutes.md"] == urls["group-minutes.md"]
     record = await member.get(f"/api/v1/records/{world.records['handbook.md']}")
     assert record.json()["webUrl"] is None  # browsing agrees
+
+
+async def test_closing_the_app_stops_the_query_embedding_threads(
+    client_for: ClientFactory, app: FastAPI
+) -> None:
+    member = await client_for(MEMBER)
+    await search(member, "quarterly", mode="hybrid")  # embeds the query on the service's thread pool
+    service = (await holder_of(app).get()).search  # held, so only close() can stop its threads
+    assert any(t.name.startswith("search-embed") for t in threading.enumerate())
+    await holder_of(app).close()
+    assert not any(t.name.startswith("search-embed") for t in threading.enumerate()), service
