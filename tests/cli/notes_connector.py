@@ -25,7 +25,6 @@ from headwater.connectors.core.data_store import DataStoreProvider
 from headwater.connectors.core.definitions import AuthField, FilterField
 from headwater.connectors.core.errors import SourceAuthError
 from headwater.connectors.core.filters import FilterCategory, FilterType
-from headwater.connectors.core.processor import DataSourceEntitiesProcessor
 from headwater.connectors.core.sync_point import SyncDataPointType, SyncPoint
 from headwater.models.constants import MimeTypes, RecordGroupType
 from headwater.models.entities import FileRecord, Record, RecordGroup, WebpageRecord
@@ -205,13 +204,3 @@ class NotesFolderConnector(BaseConnector):
         if "@" in top:
             return record, [Permission(email=top, entity_type=EntityType.USER, type=PermissionType.OWNER)]
         return record, [Permission(entity_type=EntityType.ORG, type=PermissionType.READ)]
-
-    @classmethod
-    async def create_connector(
-        cls, logger: Logger, data_store_provider: DataStoreProvider, config_service: Any, **kwargs: Any
-    ) -> NotesFolderConnector:
-        processor = DataSourceEntitiesProcessor(
-            logger, data_store_provider, config_service, connector_name=NOTES
-        )
-        await processor.initialize()
-        return cls(logger, processor, data_store_provider, config_service)

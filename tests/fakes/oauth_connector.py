@@ -17,7 +17,6 @@ from headwater.connectors.core.builder import ConnectorBuilder
 from headwater.connectors.core.connector import BaseConnector
 from headwater.connectors.core.definitions import FilterField, OAuthConfig
 from headwater.connectors.core.filters import FilterOption, FilterOptionsResponse, FilterType
-from headwater.connectors.core.processor import DataSourceEntitiesProcessor
 from headwater.models.entities import Record
 
 FAKE_CLOUD = "Fake Cloud"
@@ -43,31 +42,6 @@ class _FakeCloudBase(BaseConnector):
             App(app_name="fakecloud", app_group="Fake"), logger, processor, provider, config_service, **kwargs
         )
         self.access_token: str | None = None
-
-    @classmethod
-    async def create_connector(
-        cls,
-        logger: Logger,
-        data_store_provider: Any,
-        config_service: Any,
-        connector_id: str | None = None,
-        scope: str = "personal",
-        created_by: str | None = None,
-        **kwargs: Any,
-    ) -> _FakeCloudBase:
-        processor = DataSourceEntitiesProcessor(
-            logger, data_store_provider, config_service, connector_name="fakecloud"
-        )
-        await processor.initialize(kwargs.get("org_id"))
-        return cls(
-            logger,
-            processor,
-            data_store_provider,
-            config_service,
-            connector_id=connector_id,
-            scope=scope,
-            created_by=created_by,
-        )
 
     async def init(self) -> bool:
         config = await self.config_service.get_config(f"/services/connectors/{self.connector_id}/config")

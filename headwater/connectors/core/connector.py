@@ -4,7 +4,12 @@ A connector fetches from its source, maps items to records, permissions, users a
 them to the ``DataSourceEntitiesProcessor`` (``self.data_entities_processor``). The processor, the
 data store provider and the config service are typed loosely here (``Any``): the SDK names their
 methods (``on_new_records``, ``reindex_existing_records``, ``on_new_app_users``,
-``on_new_user_groups``, ``get_user_by_user_id``) but never imports the processor module.
+``on_new_user_groups``, ``get_user_by_user_id``) and imports the processor module only when the
+default ``create_connector`` runs, so importing the SDK never drags it in.
+
+The default ``create_connector`` builds the processor and calls the playbook's constructor,
+``cls(logger, data_entities_processor, data_store_provider, config_service)``; a connector whose
+constructor differs (or that wants another processor) overrides it, as the playbook's does.
 
 Both the playbook's five-argument constructor call and the reference's eight-argument one work::
 
@@ -20,9 +25,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from logging import Logger
-from typing import Any, TypeVar, cast
+from typing import Any, Self, TypeVar, cast
 
 from headwater.connectors.core.apps import App, ExtensionName
 from headwater.connectors.core.definitions import ConnectorScope
@@ -39,6 +44,13 @@ async def maybe_await(value: T | Awaitable[T]) -> T:
     """`value`, awaited first when it is awaitable: for hooks a connector may write sync or async."""
     if inspect.isawaitable(value):
         return await cast(Awaitable[T], value)
+    return value
+
+
+def _scope_value(scope: ConnectorScope | str) -> str:
+    value = str(scope.value if isinstance(scope, ConnectorScope) else scope)
+    if value not in {s.value for s in ConnectorScope}:
+        raise ValueError(f"connector scope must be 'personal' or 'team', not {scope!r}")
     return value
 
 
@@ -61,9 +73,7 @@ class BaseConnector(ABC):
         scope: str = ConnectorScope.PERSONAL.value,
         created_by: str | None = None,
     ) -> None:
-        scope_value = str(scope.value if isinstance(scope, ConnectorScope) else scope)
-        if scope_value not in {s.value for s in ConnectorScope}:
-            raise ValueError(f"connector scope must be 'personal' or 'team', not {scope!r}")
+        scope_value = _scope_value(scope)
         self.app = app
         self.logger = logger
         self.data_entities_processor = data_entities_processor
@@ -111,16 +121,43 @@ class BaseConnector(ABC):
     def cleanup(self) -> None | Awaitable[None]:
         """Close clients; called on disable and delete (sync or async)."""
 
-    @classmethod
-    @abstractmethod
-    async def create_connector(
-        cls, logger: Logger, data_store_provider: Any, config_service: Any, *args: Any, **kwargs: Any
-    ) -> BaseConnector:
-        """Build the processor (``await processor.initialize()``) and return an instance. The factory
-        passes ``connector_id``, ``scope``, ``created_by`` (and extra keywords) only when this
-        method's signature accepts them, and sets them on the instance afterwards."""
-
     # -- defaults a connector may override --
+
+    @classmethod
+    async def create_connector(
+        cls,
+        logger: Logger,
+        data_store_provider: Any,
+        config_service: Any,
+        connector_id: str | None = None,
+        scope: str | None = None,
+        created_by: str | None = None,
+        org_id: str | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """A new instance: a ``DataSourceEntitiesProcessor`` for `connector_id` (default: the data
+        store provider's) in organisation `org_id` (default: the store's first), handed to the
+        playbook's constructor ``cls(logger, processor, data_store_provider, config_service)``. The
+        processor names its records after the connector's app name. `scope` and `created_by` are set
+        on the instance when given, else the constructor's defaults stand; other keywords are
+        ignored. The factory passes only what an override's signature accepts, and sets
+        ``connector_id``, ``scope`` and ``created_by`` on the instance afterwards."""
+        # imported here: the SDK module stays importable without the processor and the store
+        from headwater.connectors.core.processor import DataSourceEntitiesProcessor
+
+        processor = DataSourceEntitiesProcessor(
+            logger, data_store_provider, config_service, connector_id=connector_id or ""
+        )
+        await processor.initialize(org_id)
+        # subclasses take the playbook's constructor, not BaseConnector's (which also takes the app)
+        construct = cast(Callable[..., Self], cls)
+        connector = construct(logger, processor, data_store_provider, config_service)
+        processor.connector_name = connector.connector_name
+        if scope is not None:
+            connector.scope = _scope_value(scope)
+        if created_by is not None:
+            connector.created_by = created_by
+        return connector
 
     async def run_incremental_sync(self) -> None:
         """Most connectors just run ``run_sync()``: their sync points make it incremental."""
@@ -186,6 +223,14 @@ class BaseConnector(ABC):
             await self.data_entities_processor.reindex_existing_records(unchanged)
 
     # -- helpers --
+
+    async def _load_indexing_filters(self) -> None:
+        """Have the processor load this instance's filters from its config (``load_filters()``), so
+        that it applies the indexing filters from now on. For ``init()``; a processor without
+        ``load_filters`` (a test's stand-in) is left as it is."""
+        load_filters = getattr(self.data_entities_processor, "load_filters", None)
+        if load_filters is not None:
+            await maybe_await(load_filters())
 
     def get_app(self) -> App:
         return self.app

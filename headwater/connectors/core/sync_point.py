@@ -99,6 +99,18 @@ class SyncPoint:
         self._processor = processor
         self._secret_box = secret_box
 
+    @classmethod
+    def for_records(cls, connector_name: str, data_store_provider: DataStoreProvider) -> SyncPoint:
+        """The RECORDS sync points of a connector instance, as its constructor builds them: no org id,
+        so it is asked of the processor at each use (the factory may still re-point it after the
+        constructor ran)."""
+        return cls(
+            connector_name=connector_name,
+            org_id="",
+            sync_data_point_type=SyncDataPointType.RECORDS,
+            data_store_provider=data_store_provider,
+        )
+
     # ---- who we are ------------------------------------------------------------------------------
 
     @property

@@ -9,6 +9,8 @@ import pytest
 
 from headwater.connectors.core.apps import App, AppGroup, ExtensionName
 from headwater.connectors.core.base import BaseConnector, ConnectorInitError, maybe_await
+from headwater.connectors.core.data_store import DataStoreProvider
+from headwater.connectors.core.processor import DataSourceEntitiesProcessor
 from headwater.models.constants import AppGroups, Connectors, RecordType
 from headwater.models.entities import FileRecord, Record
 from headwater.models.permission import EntityType, Permission, PermissionType
@@ -41,16 +43,19 @@ class Minimal(BaseConnector):
     async def cleanup(self) -> None:
         return None
 
-    @classmethod
-    async def create_connector(cls, logger: Any, data_store_provider: Any, config_service: Any) -> Minimal:
-        return cls(FakeProcessor())
-
     async def fetch_record_for_reindex(self, record: Record) -> tuple[Record, list[Permission]] | None:
         if record.external_record_id == "boom":
             raise RuntimeError("source down")
         if record.external_record_id in self.changed:
             return record, [Permission(email="a@example.com")]
         return None
+
+
+class PlaybookShaped(Minimal):
+    """The playbook's constructor, which the default `create_connector` calls."""
+
+    def __init__(self, logger: Any, processor: Any, provider: Any, config_service: Any) -> None:
+        BaseConnector.__init__(self, App("Acme Wiki", "Acme"), logger, processor, provider, config_service)
 
 
 def record(external_id: str) -> FileRecord:
@@ -65,7 +70,6 @@ def test_abstract_methods_are_the_small_set() -> None:
         "stream_record",
         "run_sync",
         "cleanup",
-        "create_connector",
     }
 
 
@@ -104,6 +108,24 @@ def test_defaults() -> None:
             await connector.handle_webhook_notification({"value": []})
         with pytest.raises(NotImplementedError):
             await connector.get_filter_options("spaces")
+
+        # create_connector: a real processor for the provider's instance, named after the app
+        provider = DataStoreProvider(None, connector_id="c-7")  # type: ignore[arg-type]  # no store read
+        built = await PlaybookShaped.create_connector(
+            LOG, provider, "cfg", scope="team", created_by="u-7", org_id="org-7", extra=1
+        )
+        processor = built.data_entities_processor
+        assert isinstance(built, PlaybookShaped)
+        assert isinstance(processor, DataSourceEntitiesProcessor)
+        assert (built.connector_id, processor.org_id, processor.connector_name) == (
+            "c-7",
+            "org-7",
+            "Acme Wiki",
+        )
+        assert (built.scope, built.created_by, built.config_service) == ("team", "u-7", "cfg")
+        assert (await PlaybookShaped.create_connector(LOG, provider, None, org_id="o")).scope == "personal"
+        with pytest.raises(ValueError, match="personal.*team"):
+            await PlaybookShaped.create_connector(LOG, provider, None, scope="everyone", org_id="o")
 
     run(body())
 

@@ -15,10 +15,8 @@ from headwater.config.crypto import SecretBox
 from headwater.config.registry import create_config_store
 from headwater.connectors.core.apps import App
 from headwater.connectors.core.connector import BaseConnector, ConnectorInitError
-from headwater.connectors.core.data_store import DataStoreProvider
 from headwater.connectors.core.errors import SourceAuthError, SourceThrottledError
 from headwater.connectors.core.factory import ConnectorFactory
-from headwater.connectors.core.processor import DataSourceEntitiesProcessor
 from headwater.connectors.core.sync_point import SyncDataPointType, SyncPoint
 from headwater.models.constants import MimeTypes, RecordType
 from headwater.models.entities import FileRecord, Record
@@ -142,16 +140,6 @@ class SynthConnector(BaseConnector):
             page += 1
             if plan.page_delay_s:
                 await asyncio.sleep(plan.page_delay_s)
-
-    @classmethod
-    async def create_connector(
-        cls, logger: Any, data_store_provider: DataStoreProvider, config_service: Any, **kwargs: Any
-    ) -> SynthConnector:
-        processor = DataSourceEntitiesProcessor(
-            logger, data_store_provider, config_service, connector_name=SYNTH
-        )
-        await processor.initialize()
-        return cls(logger, processor, data_store_provider, config_service)
 
 
 def synth_record(i: int, revision: str = "r1") -> FileRecord:

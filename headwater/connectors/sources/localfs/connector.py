@@ -19,8 +19,7 @@ from headwater.connectors.core.apps import App
 from headwater.connectors.core.builder import ConnectorBuilder, ConnectorConfigBuilder
 from headwater.connectors.core.connector import BaseConnector, ConnectorInitError, maybe_await
 from headwater.connectors.core.definitions import ConnectorScope, DocumentationLink, PermissionModel
-from headwater.connectors.core.processor import DataSourceEntitiesProcessor
-from headwater.connectors.core.sync_point import SyncDataPointType, SyncPoint
+from headwater.connectors.core.sync_point import SyncPoint
 from headwater.connectors.sources.localfs import mapping
 from headwater.connectors.sources.localfs.content import LocalFileStream, open_record
 from headwater.connectors.sources.localfs.fsaccess import FsAccess
@@ -90,43 +89,14 @@ class LocalFilesystemConnector(BaseConnector):
             scope,
             created_by,
         )
-        # no org id here: the sync point asks the processor, which the factory may still re-point
-        self.sync_point = SyncPoint(
-            connector_name=Connectors.LOCAL_FS.value,
-            org_id="",
-            sync_data_point_type=SyncDataPointType.RECORDS,
-            data_store_provider=data_store_provider,
-        )
+        self.sync_point = SyncPoint.for_records(Connectors.LOCAL_FS.value, data_store_provider)
         self.states = StateStore(self.sync_point)
         self.settings: LocalFsSettings | None = None
-
-    @classmethod
-    async def create_connector(
-        cls,
-        logger: Logger,
-        data_store_provider: Any,
-        config_service: Any,
-        connector_id: str | None = None,
-        scope: str = ConnectorScope.PERSONAL.value,
-        created_by: str | None = None,
-        **kwargs: Any,
-    ) -> LocalFilesystemConnector:
-        processor = DataSourceEntitiesProcessor(
-            logger,
-            data_store_provider,
-            config_service,
-            connector_id=connector_id or data_store_provider.connector_id,
-            connector_name=Connectors.LOCAL_FS,
-        )
-        await processor.initialize(kwargs.get("org_id"))
-        return cls(logger, processor, data_store_provider, config_service, connector_id, scope, created_by)
 
     async def init(self) -> bool:
         config = await self.config_service.get_config(f"/services/connectors/{self.connector_id}/config")
         self.settings = settings_from_config(config, self.fs)
-        load_filters = getattr(self.data_entities_processor, "load_filters", None)
-        if load_filters is not None:
-            await maybe_await(load_filters())
+        await self._load_indexing_filters()
         return True
 
     def test_connection_and_access(self) -> bool:

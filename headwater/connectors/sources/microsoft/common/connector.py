@@ -26,11 +26,11 @@ from typing import Any, ClassVar
 
 from headwater.clients.microsoft import GraphClient, GraphError
 from headwater.connectors.core.apps import App
-from headwater.connectors.core.connector import BaseConnector, ConnectorInitError, maybe_await
+from headwater.connectors.core.connector import BaseConnector, ConnectorInitError
 from headwater.connectors.core.definitions import ConnectorScope
 from headwater.connectors.core.instances import get_instance
 from headwater.connectors.core.processor import DataSourceEntitiesProcessor
-from headwater.connectors.core.sync_point import SyncDataPointType, SyncPoint
+from headwater.connectors.core.sync_point import SyncPoint
 from headwater.connectors.sources.microsoft.common.directory import Directory, DirectorySync
 from headwater.connectors.sources.microsoft.common.graph import (
     GraphConnection,
@@ -86,33 +86,7 @@ class GraphConnector(BaseConnector):
         )
         self.connection: GraphConnection | None = None
         # the instance's record sync points: one per drive, mailbox folder, site (`drives/{id}`, ...)
-        self.sync_point = SyncPoint(
-            connector_name=self.connector_enum.value,
-            org_id="",
-            sync_data_point_type=SyncDataPointType.RECORDS,
-            data_store_provider=data_store_provider,
-        )
-
-    @classmethod
-    async def create_connector(
-        cls,
-        logger: Logger,
-        data_store_provider: Any,
-        config_service: Any,
-        connector_id: str | None = None,
-        scope: str = ConnectorScope.TEAM.value,
-        created_by: str | None = None,
-        **kwargs: Any,
-    ) -> GraphConnector:
-        processor = DataSourceEntitiesProcessor(
-            logger,
-            data_store_provider,
-            config_service,
-            connector_id=connector_id or data_store_provider.connector_id,
-            connector_name=cls.connector_enum,
-        )
-        await processor.initialize(kwargs.get("org_id"))
-        return cls(logger, processor, data_store_provider, config_service, connector_id, scope, created_by)
+        self.sync_point = SyncPoint.for_records(self.connector_enum.value, data_store_provider)
 
     async def init(self) -> bool:
         """Read the app registration (ConnectorInitError says what to fix) and open the Graph client.
@@ -122,9 +96,7 @@ class GraphConnector(BaseConnector):
         self.notification_url = notification_url_of(config)
         await self._close()
         self.connection = GraphConnection.open(credentials, self.graph_endpoint)
-        load_filters = getattr(self.data_entities_processor, "load_filters", None)
-        if load_filters is not None:
-            await maybe_await(load_filters())
+        await self._load_indexing_filters()
         return True
 
     async def test_connection_and_access(self) -> bool:
