@@ -30,11 +30,9 @@ from headwater.config.crypto import SecretBox
 from headwater.config.registry import create_config_store
 from headwater.connectors.core.apps import App
 from headwater.connectors.core.connector import BaseConnector
-from headwater.connectors.core.data_store import DataStoreProvider
 from headwater.connectors.core.engine import SyncEngine
 from headwater.connectors.core.factory import ConnectorFactory
 from headwater.connectors.core.instances import create_instance
-from headwater.connectors.core.processor import DataSourceEntitiesProcessor
 from headwater.connectors.core.sync_point import SyncDataPointType, SyncPoint
 from headwater.models.constants import MimeTypes, RecordType
 from headwater.models.entities import FileRecord, Record
@@ -101,16 +99,6 @@ class BenchConnector(BaseConnector):
             await processor.on_new_records(page)
             await self.sync_point.update_sync_point("listing", {"next": first + PAGE})
             await asyncio.sleep(0)  # a real connector awaits its HTTP client here
-
-    @classmethod
-    async def create_connector(
-        cls, logger: Any, data_store_provider: DataStoreProvider, config_service: Any, **kwargs: Any
-    ) -> BenchConnector:
-        processor = DataSourceEntitiesProcessor(
-            logger, data_store_provider, config_service, connector_name=NAME
-        )
-        await processor.initialize()
-        return cls(logger, processor, data_store_provider, config_service)
 
 
 class PeakRss:

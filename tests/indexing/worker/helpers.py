@@ -105,16 +105,6 @@ class MemConnector(BaseConnector):
     def cleanup(self) -> None:
         return None
 
-    @classmethod
-    async def create_connector(
-        cls, logger: Any, data_store_provider: DataStoreProvider, config_service: Any, **kwargs: Any
-    ) -> MemConnector:
-        processor = DataSourceEntitiesProcessor(
-            logger, data_store_provider, config_service, connector_name=SOURCE
-        )
-        await processor.initialize()
-        return cls(logger, processor, data_store_provider, config_service)
-
 
 class _Streaming:
     """What a Starlette StreamingResponse offers indexing: `body_iterator`."""
