@@ -134,7 +134,7 @@ class ChatAnswerer:
     def stream(self, question: str, hits: list[SearchHit]) -> Iterator[str]:
         """Text deltas of the answer, as the model produces them."""
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-        body = {"model": self.endpoint.model, "stream": True, "messages": _messages(question, hits)}
+        body = {"model": self.endpoint.model, "stream": True, "messages": chat_messages(question, hits)}
         url = f"{self.endpoint.base_url}/chat/completions"
         try:
             with self._client.stream("POST", url, json=body, headers=headers) as response:
@@ -146,7 +146,7 @@ class ChatAnswerer:
                         + (" — check HEADWATER_LLM_API_KEY" if response.status_code in (401, 403) else "")
                     )
                 for line in response.iter_lines():
-                    delta = _sse_delta(line)
+                    delta = chat_stream_delta(line)
                     if delta is None:
                         break
                     if delta:
@@ -175,7 +175,9 @@ def finish_llm_answer(text: str, hits: list[SearchHit], model: str) -> Answer:
     return Answer(text, [every[n - 1] for n in cited], mode="llm", model=model)
 
 
-def _messages(question: str, hits: list[SearchHit]) -> list[dict[str, str]]:
+def chat_messages(question: str, hits: list[SearchHit]) -> list[dict[str, str]]:
+    """The chat completions `messages` for a grounded answer: the system prompt, then the numbered
+    passages (name, location, text) and the question. Numbers start at 1, as the citations do."""
     passages = "\n\n".join(
         f"[{i}] {h.record_name}" + (f" ({_where(h.location)})" if h.location else "") + f"\n{h.text}"
         for i, h in enumerate(hits, start=1)
@@ -190,8 +192,12 @@ def _where(location: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in location.items())
 
 
-def _sse_delta(line: str) -> str | None:
-    """The content delta of one server-sent event line; None at the end of the stream."""
+def chat_stream_delta(line: str) -> str | None:
+    """The text delta carried by one server-sent event line of a streamed chat completion.
+
+    Returns None at the end of the stream (`data: [DONE]`) and "" for a line that carries no text
+    (a comment, a keep-alive, a role-only delta, or a line that is not JSON), so a caller can stop
+    on None and skip empty strings."""
     if not line.startswith("data:"):
         return ""
     data = line[5:].strip()

@@ -237,19 +237,3 @@ def open_search_service(settings: Settings, *, with_embedder: bool = True) -> It
         if embedder is not None:
             embedder.close()
         store.close()
-
-
-def search(
-    settings: Settings,
-    query: str,
-    user_email: str,
-    *,
-    k: int = 10,
-    filters: SearchFilters | None = None,
-    mode: Mode = "hybrid",
-) -> SearchResults:
-    """One search on behalf of the user with `user_email` (the CLI's entry point)."""
-    with open_search_service(settings, with_embedder=mode != "keyword") as service:
-        return service.search(
-            query, user_key=service.user_key_for_email(user_email), k=k, filters=filters, mode=mode
-        )

@@ -19,12 +19,12 @@ from headwater.search.answers import (
     AnswerError,
     ChatAnswerer,
     ChatEndpoint,
+    chat_messages,
+    chat_stream_delta,
     citations_for,
     extractive_answer,
     finish_llm_answer,
 )
-from headwater.search.answers import _messages as chat_messages  # the prompt the CLI's answers send
-from headwater.search.answers import _sse_delta as sse_delta
 from headwater.search.explain import explain_access
 from headwater.search.service import SearchHit, SearchService, open_search_service
 from headwater.settings import Settings
@@ -190,7 +190,7 @@ async def _chat_deltas(
                 hint = " — check HEADWATER_LLM_API_KEY" if response.status_code in (401, 403) else ""
                 raise AnswerError(f"chat endpoint {url} answered {response.status_code}: {said}{hint}")
             async for line in response.aiter_lines():
-                delta = sse_delta(line)
+                delta = chat_stream_delta(line)
                 if delta is None:
                     return
                 if delta:

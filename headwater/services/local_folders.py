@@ -12,6 +12,11 @@ where it points are the platform's business, not the connector's:
 
 Paths are compared after resolving symbolic links and `..`, and the policy is checked before the
 connector opens anything, so a refused folder never tells whether it exists.
+
+The data rule holds at sync time too, for instances saved before it or edited in the config store:
+the sync worker and `headwater sync` install `protected_paths` as the Local FS connector's forbidden
+paths (`forbid_headwater_data`), and its scan reports such a folder as a failed item instead of
+reading it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 
 from headwater.connectors.core.definitions import ConnectorScope
 from headwater.connectors.sources.localfs.connector import NAME as LOCAL_FS
-from headwater.connectors.sources.localfs.settings import FOLDERS, configured_folders
+from headwater.connectors.sources.localfs.settings import FOLDERS, configured_folders, forbid_paths
 from headwater.settings import Settings
 
 from .connector_access import Actor
@@ -31,6 +36,7 @@ from .errors import ConfigValueError, ForbiddenError
 ROOTS_SETTING = "HEADWATER_LOCALFS_ROOTS"
 _SQLITE = "sqlite:///"
 _EMBEDDED = "embedded://"
+_SQLITE_SIDECARS = ("-wal", "-shm", "-journal")  # files SQLite keeps beside a database
 
 
 def is_local_fs(connector_type: str | None) -> bool:
@@ -87,12 +93,21 @@ def check_folders(
             )
 
 
+def forbid_headwater_data(settings: Settings) -> None:
+    """Make every Local FS sync in this process refuse Headwater's own data (`protected_paths`),
+    whatever an instance's configuration says. Called where syncs run: the sync worker's start and
+    `headwater sync`."""
+    forbid_paths(protected_paths(settings))
+
+
 def protected_paths(settings: Settings) -> list[str]:
     """The real paths of everything Headwater keeps on this server's disk."""
     paths = [str(settings.data_dir), str(settings.resolved_secret_key_file)]
     for url in (settings.resolved_store_url, settings.resolved_config_url):
         if url.startswith(_SQLITE):
-            paths.append(url.removeprefix(_SQLITE).split("?", 1)[0])
+            database = url.removeprefix(_SQLITE).split("?", 1)[0]
+            if database:
+                paths += [database, *(database + suffix for suffix in _SQLITE_SIDECARS)]
     if settings.resolved_index_url.startswith(_EMBEDDED):
         paths.append(settings.resolved_index_url.removeprefix(_EMBEDDED))
     return list(dict.fromkeys(_real(p) for p in paths if p))

@@ -33,6 +33,7 @@ from headwater.store.base import GraphStore
 from .catalog import discover_connectors
 from .connectors import instance_view
 from .errors import InstanceNotFoundError, InvalidArgumentError
+from .local_folders import forbid_headwater_data
 from .platform import find_instance, open_platform, open_store_only
 
 log = logging.getLogger("headwater.sync")
@@ -135,6 +136,7 @@ async def run_syncs(
     if poll_s <= 0:
         raise InvalidArgumentError("poll_s must be positive")
     discover_connectors()
+    forbid_headwater_data(settings)  # Local FS syncs here never read Headwater's own data
     async with open_platform(settings) as platform:
         store = platform.store
         if names:

@@ -30,6 +30,7 @@ from headwater.settings import Settings
 
 from .catalog import discover_connectors
 from .errors import NotBuiltYetError
+from .local_folders import forbid_headwater_data
 from .platform import open_platform
 from .sync_sidecar import run_sidecar
 from .syncing import ObservingFactory
@@ -73,6 +74,7 @@ def indexing_entry() -> WorkerEntry | None:
 
 async def _sync_role(settings: Settings, stop: asyncio.Event, poll_s: float) -> None:
     discover_connectors()
+    forbid_headwater_data(settings)  # Local FS syncs here never read Headwater's own data
     async with open_platform(settings) as platform:
         factory = ObservingFactory()  # the sidecar reads running syncs' counts through it
         engine = SyncEngine(

@@ -44,6 +44,15 @@ def indexing_counts(state: ApiState, connector_id: str) -> dict[str, int]:
     return dict(counts)
 
 
+def history_key(run: dict[str, Any] | None) -> str:
+    """What the sync history shows of the newest run, as a token: it changes when a run starts
+    and when it ends, so `app.js` re-fetches the history when the status's token differs from
+    the one the history was rendered with. Works on stored runs and on their API views."""
+    if run is None:
+        return ""
+    return f"{run.get('_key') or run.get('id')}:{run.get('outcome') or ''}"
+
+
 def _percent(progress: dict[str, Any] | None) -> int | None:
     """How far a run is, when the last comparable run says how big it will be."""
     if not progress or not progress.get("expected"):
@@ -94,6 +103,7 @@ def connector_summary(
         "indexedPercent": int(final * 100 / total) if total else 0,
         "indexingCounts": counts,
         "lastRun": run if progress is None else None,
+        "historyKey": history_key(run),
         "progress": progress,
         "progressPercent": _percent(progress),
         "icon": icon_url(doc.get("type")),

@@ -1,16 +1,25 @@
 """Which server folders Local FS may read, as the operator meets it on the command line: any folder
 but Headwater's own state (data directory, database, secret key, index), however the path is
-spelled (symbolic links, `..`); and the policy itself (`services/local_folders.py`)."""
+spelled (symbolic links, `..`); the policy itself (`services/local_folders.py`); and a sync through
+the services, which never reads that state even when a stored config points at it."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from headwater.connectors.core.engine import SyncEngine
+from headwater.connectors.core.instances import get_instance, get_run
+from headwater.connectors.sources.localfs.settings import forbid_paths
 from headwater.services import local_folders
 from headwater.services.errors import ConfigValueError
+from headwater.services.platform import config_key, find_instance, open_platform, open_store_only
+from headwater.services.workers import Role, run_workers
 from headwater.settings import Settings
+from headwater.store.base import GraphStore
 from tests.cli.conftest import Cli, error_of
 
 LOCAL_FS = "Local FS"
@@ -96,3 +105,93 @@ def test_the_roots_setting_takes_absolute_paths_separated_like_path(monkeypatch:
         Settings()
     monkeypatch.delenv("HEADWATER_LOCALFS_ROOTS")
     assert Settings().localfs_roots == ()
+
+
+def _point_at(data_dir: Path, name: str, folder: Path) -> str:
+    """Rewrite an instance's folders in the config store itself, past the policy (as an instance
+    saved before the rule, or a config edited in the store, would be); returns its id."""
+    settings = Settings(data_dir=data_dir)
+
+    async def rewrite() -> str:
+        async with open_platform(settings) as platform:
+            doc = find_instance(platform.store, name)
+            key = config_key(str(doc["_key"]))
+            stored = await platform.config_store.get(key) or {}
+            await platform.config_store.put(key, {**stored, "sync": {"folders": str(folder)}})
+            return str(doc["_key"])
+
+    return asyncio.run(rewrite())
+
+
+def _record_names(data_dir: Path, connector_id: str) -> set[str]:
+    store = open_store_only(Settings(data_dir=data_dir))
+    try:
+        with store.read() as tx:
+            return {str(d["recordName"]) for d in tx.find_nodes("records", connector_id=connector_id)}
+    finally:
+        store.close()
+
+
+def test_a_sync_never_reads_headwater_s_own_data_whatever_the_config_says(
+    cli: Cli, data_dir: Path, folder: Path, tmp_path: Path
+) -> None:
+    try:
+        assert add(cli, "data", folder) == (0, "")
+        assert add(cli, "everything", folder) == (0, "")
+        data_id = _point_at(data_dir, "data", data_dir)
+        everything_id = _point_at(data_dir, "everything", tmp_path)  # holds the data directory
+
+        run = cli.json("sync", "data")
+        assert (run["outcome"], run["new"], run["failed"]) == ("completed", 0, 1)
+        assert _record_names(data_dir, data_id) == set()  # nothing from it was read
+        [failure] = cli.json("status", "data", "--history")["runs"][0]["failures"]
+        assert failure["recordName"] == str(data_dir)
+        assert failure["reason"].startswith(f"{data_dir} is or lies inside Headwater's own data")
+
+        run = cli.json("sync", "everything")
+        assert (run["outcome"], run["failed"]) == ("completed", 1)
+        names = _record_names(data_dir, everything_id)
+        assert {"notes", "readme.md", "plan.md"} <= names  # the rest of the folder is synced
+        assert not names & {data_dir.name, "headwater.db", "secret.key", "index"}
+        [failure] = cli.json("status", "everything", "--history")["runs"][0]["failures"]
+        assert failure["recordName"] == data_dir.name
+        assert f"{data_dir} is Headwater's own data" in failure["reason"]
+    finally:
+        forbid_paths(())  # a process-wide setting: later tests start without it
+
+
+def test_the_sync_worker_never_reads_headwater_s_own_data_either(
+    cli: Cli, data_dir: Path, folder: Path
+) -> None:
+    assert add(cli, "data", folder) == (0, "")
+    data_id = _point_at(data_dir, "data", data_dir)
+    settings = Settings(data_dir=data_dir)
+    forbid_paths(())  # what the worker installs is under test
+
+    async def one_sync_by_the_worker() -> dict[str, Any]:
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_workers(settings, [Role.SYNC], stop, poll_s=0.02))
+        try:
+            async with open_platform(settings) as platform:
+                SyncEngine(platform.store, platform.config_store).request_sync(data_id)
+                for _ in range(500):
+                    run = last_run(platform.store, data_id)
+                    if run is not None and run.get("outcome") != "running":
+                        return run
+                    await asyncio.sleep(0.02)
+            raise AssertionError("the sync worker did not run the requested sync within 10 s")
+        finally:
+            stop.set()
+            await asyncio.wait_for(worker, timeout=20)
+
+    try:
+        run = asyncio.run(one_sync_by_the_worker())
+        assert (run["outcome"], run["new"], run["failed"]) == ("completed", 0, 1)
+        assert _record_names(data_dir, data_id) == set()
+    finally:
+        forbid_paths(())
+
+
+def last_run(store: GraphStore, connector_id: str) -> dict[str, Any] | None:
+    doc = get_instance(store, connector_id) or {}
+    return get_run(store, str(doc["lastRunId"])) if doc.get("lastRunId") else None

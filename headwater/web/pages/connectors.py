@@ -1,6 +1,7 @@
 """Connector pages: the list with live status, adding one (pick a type, then its generated form),
 one connector (config with masked secrets, enable/disable, sync now, full resync, runs, failed
-items, retry failed, delete with a confirmation) and the status fragment `app.js` polls.
+items, retry failed, delete with a confirmation), the status fragment `app.js` polls, and the
+sync history fragment it re-fetches when the status says a run started or ended.
 
 Every action calls the same services as `/api/v1/connectors` (`connector_admin`,
 `connector_runs`) with the logged-in caller, so the access rules are the API's.
@@ -49,6 +50,7 @@ NOTICES = {
     "oauth": "Signed in: the connector is authorised. Enable it, then sync it.",
     "deleting": "The connector is syncing right now: it is disabled, and deleted as soon as the sync stops.",
 }
+HISTORY_RUNS = 10  # runs shown in a connector's sync history
 NOT_FOUND = "This connector does not exist, or it is someone else's personal connector."
 
 
@@ -218,14 +220,9 @@ async def _detail_context(
     platform = platform_of(state)
     view = await connector_admin.get_connector(platform, caller, connector_id)
     summary = await state.call(_summary, state, caller, connector_id, requested_at)
-    runs = await state.call(connector_runs.connector_runs, state.store, caller, connector_id, 10)
-    context: dict[str, Any] = {"view": view, "c": summary, "runs": runs, "failures": None, "schema": None}
+    context: dict[str, Any] = {"view": view, "c": summary, "schema": None}
+    context.update(await _history_context(state, caller, view))
     if view["canManage"]:
-        last_failed = next((r for r in runs if r.get("failedItems")), None)
-        if last_failed is not None:
-            context["failures"] = await state.call(
-                connector_runs.run_failures, state.store, caller, connector_id, last_failed["id"]
-            )
         config = view.get("config") or {}
         schema = await state.call(connector_forms.type_form, str(view["type"]), config.get("authType"))
         stored = config.get("values") or {}
@@ -236,6 +233,43 @@ async def _detail_context(
             connector_id=connector_id,
         )
     return context
+
+
+async def _history_context(state: ApiState, caller: Caller, view: dict[str, Any]) -> dict[str, Any]:
+    """What `partials/connector_history.html` shows: the last runs and, for those who manage the
+    instance, the failed items of the newest run that had some."""
+    connector_id = str(view["id"])
+    runs = await state.call(connector_runs.connector_runs, state.store, caller, connector_id, HISTORY_RUNS)
+    failures = None
+    if view["canManage"]:
+        last_failed = next((r for r in runs if r.get("failedItems")), None)
+        if last_failed is not None:
+            failures = await state.call(
+                connector_runs.run_failures, state.store, caller, connector_id, last_failed["id"]
+            )
+    return {
+        "runs": runs,
+        "failures": failures,
+        "history_key": views.history_key(runs[0] if runs else None),
+    }
+
+
+def _plain_view(state: ApiState, caller: Caller, connector_id: str) -> dict[str, Any]:
+    """The instance without its config (the history needs no secrets decrypted)."""
+    return connector_admin.connector_view(visible_instance(state.store, caller, connector_id), caller)
+
+
+@router.get("/connectors/{connector_id}/history")
+async def history_fragment(
+    request: Request, caller: PageCaller, state: StateDep, connector_id: str
+) -> Response:
+    """The sync history fragment `app.js` re-fetches when a run starts or ends."""
+    try:
+        view = await state.call(_plain_view, state, caller, connector_id)
+    except NotFoundError:
+        return render(request, "partials/gone.html", {}, status_code=404)
+    context = await _history_context(state, caller, view)
+    return render(request, "partials/connector_history.html", {"caller": caller, "view": view, **context})
 
 
 @router.get("/connectors/{connector_id}")

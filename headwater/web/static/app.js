@@ -1,6 +1,6 @@
 // Headwater web UI: progressive enhancement only. Every page works without this file; with it,
-// connector status updates live, conditional form fields show and hide, answers stream in, and
-// icons that fail to load fall back to initials. No third-party code, no build step.
+// connector status and sync history update live, conditional form fields show and hide, answers
+// stream in, and icons that fail to load fall back to initials. No third-party code, no build step.
 "use strict";
 
 (function () {
@@ -51,12 +51,36 @@
           el.replaceWith(fresh);
           el = fresh;
           document.dispatchEvent(new CustomEvent("hw:status", { detail: { status: fresh.dataset.status, busy: fresh.dataset.busy } }));
+          followHistory(fresh);
         }
       }
     } catch (err) {
       // the server restarting or the network dropping: try again later
     }
     schedule(el);
+  }
+
+  // ---- sync history: data-history re-fetches when the status names another newest run ---------
+  // The status fragment carries data-history-key (the newest run and its outcome); the history
+  // carries the key it was rendered with. A difference means a run started or ended.
+  async function followHistory(status) {
+    const key = status.dataset.historyKey;
+    const history = document.querySelector("[data-history]");
+    if (key === undefined || !history || history.dataset.historyKey === key || history.dataset.loading) return;
+    history.dataset.loading = "true";
+    try {
+      const response = await fetch(history.dataset.history, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      if (response.ok) {
+        const holder = document.createElement("div");
+        holder.innerHTML = await response.text(); // our own server-rendered, escaped fragment
+        const fresh = holder.querySelector("[data-history]");
+        if (fresh && history.isConnected) history.replaceWith(fresh);
+      }
+    } catch (err) {
+      // the next status poll tries again: the keys still differ
+    } finally {
+      delete history.dataset.loading;
+    }
   }
 
   // ---- conditional fields: data-show-if='{"field": "sync.mode", "operator": "equals", "value": "x"}'

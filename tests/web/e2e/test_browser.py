@@ -7,8 +7,9 @@ the sync worker and the indexing worker in one event loop, sharing one search in
   admin logs in -> adds two team Local FS connectors through the generated forms (a folder shared
   with the member, and a private folder shared with nobody; both inside the server's
   HEADWATER_LOCALFS_ROOTS, the only folders the web UI may add) -> syncs each, watching the live status reach
-  "up to date" without a reload -> searches -> opens a citation (the record page, then its content
-  through the signed link) -> asks a question (streamed answer with citations);
+  "up to date" and the sync history list the run without a reload -> searches -> opens a citation
+  (the record page, then its content through the signed link) -> asks a question (streamed answer
+  with citations);
   member logs in -> finds the shared document, never the private one (search, records) -> gets 404
   on the private record's page -> cannot add a Local FS connector (admins only: it reads the
   server's disk).
@@ -169,14 +170,18 @@ def _add_local_folder(page: object, url: str, name: str, folder: Path, share_wit
 
 
 def _sync_and_wait(page: object) -> None:
-    """Press Sync now and wait for the live status to say the connector is up to date, without a
-    reload (a marker set on the window survives only if the page was never reloaded)."""
+    """Press Sync now and wait for the live status to say the connector is up to date and the sync
+    history to show the run, without a reload (a marker set on the window survives only if the page
+    was never reloaded)."""
     page.click("button:has-text('Sync now')")  # type: ignore[attr-defined]
     page.wait_for_selector(".notice:has-text('Sync requested')")  # type: ignore[attr-defined]
     page.evaluate("window.__stillHere = true")  # type: ignore[attr-defined]
     page.wait_for_selector(".live-status[data-phase='done']", timeout=WAIT_MS)  # type: ignore[attr-defined]
-    assert page.evaluate("window.__stillHere === true")  # type: ignore[attr-defined]
     assert "up to date" in page.inner_text(".live-status")  # type: ignore[attr-defined]
+    # the sync history follows the status: the run shows up, still without a reload
+    page.wait_for_selector(".connector-history .badge:has-text('completed')", timeout=WAIT_MS)  # type: ignore[attr-defined]
+    assert "No syncs yet" not in page.inner_text(".connector-history")  # type: ignore[attr-defined]
+    assert page.evaluate("window.__stillHere === true")  # type: ignore[attr-defined]
 
 
 def test_people_add_sync_search_and_open_only_what_they_may_read(running: Running, browser: object) -> None:

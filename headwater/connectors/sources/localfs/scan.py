@@ -5,6 +5,10 @@ it never leaves the root. Symbolic links are not followed and not imported; FIFO
 devices are skipped; a folder reached a second time (a bind mount looping back) is skipped too, so
 the walk always ends. A folder that cannot be listed is reported as a problem and kept as it was
 (`listed=False`): the run goes on, and nothing below it is deleted for having been unreadable.
+
+Headwater's own data (`ForbiddenPaths`, installed by the platform) is never opened: a root that is
+or lies inside it is reported as a problem and counts as empty, and an entry that is such a path is
+reported and left out, so whatever an earlier sync took from there is deleted.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from dataclasses import dataclass, field
 
 from headwater.connectors.sources.localfs.fsaccess import FsAccess
 from headwater.connectors.sources.localfs.names import display_path, folder_ext_id, stored_name, stored_path
-from headwater.connectors.sources.localfs.settings import Root
+from headwater.connectors.sources.localfs.settings import ForbiddenPaths, Root
 from headwater.connectors.sources.localfs.state import FILE, FOLDER, FolderState, StateEntry, StateStore
 
 MAX_DEPTH = 256
+REFUSED_PREFIX = "refused:"  # failure ids of refused paths: never a record's id, so never kept
+_HEADWATER_DATA = "Headwater's own data (its data directory, database, secret key or search index)"
 
 
 @dataclass(slots=True)
@@ -84,10 +90,17 @@ class ScanResult:
 class Scanner:
     """Walks roots; one scanner per run, so a folder reached from two roots is listed once."""
 
-    def __init__(self, fs: FsAccess, states: StateStore, max_file_bytes: int) -> None:
+    def __init__(
+        self,
+        fs: FsAccess,
+        states: StateStore,
+        max_file_bytes: int,
+        forbidden: ForbiddenPaths | None = None,
+    ) -> None:
         self.fs = fs
         self.states = states
         self.max_file_bytes = max_file_bytes
+        self.forbidden = forbidden or ForbiddenPaths()
         self._visited: set[str] = set()
         self._node_prefixes: dict[int, str] = {}  # st_dev -> "{filesystem tag}:"
 
@@ -100,6 +113,16 @@ class Scanner:
 
     async def scan(self, root: Root, result: ScanResult) -> None:
         """Append the root's folders to `result` (the root folder first)."""
+        if self.forbidden.covers(root.path):
+            reason = (
+                f"{root.display} is or lies inside {_HEADWATER_DATA}: a Local FS connector never "
+                "reads it — remove it from 'Folders to sync'"
+            )
+            result.problems.append(Problem(refused_id(root.path), reason, root.display))
+            old = await self.states.folder(root.group_id)
+            # listed, as empty: what an earlier sync took from there is deleted
+            result.folders.append(ScannedFolder(root, root.group_id, (), True, [], old))
+            return
         try:
             fd = self.fs.open_root(root.path)
         except OSError as exc:
@@ -134,7 +157,11 @@ class Scanner:
             result.folders.append(ScannedFolder(root, folder_id, parts, False, [], old))
             return
         entries: list[DiskEntry] = []
+        refused = self.forbidden.names_in(os.path.join(root.path, *parts))
         for item in listing:
+            if item.name in refused:
+                self._refuse(root, (*parts, item.name), result)
+                continue
             entry = self._entry(item, fd)
             if entry is None:
                 result.skipped += 1
@@ -163,6 +190,14 @@ class Scanner:
                 await self._walk(root, child, folder_ext_id(entry.node), child_parts, result)
             finally:
                 os.close(child)
+
+    def _refuse(self, root: Root, parts: tuple[str, ...], result: ScanResult) -> None:
+        where = display_path(root.display, parts)
+        reason = (
+            f"{where} is {_HEADWATER_DATA}: not read — a Local FS connector never reads it; "
+            "choose folders that do not hold it under 'Folders to sync'"
+        )
+        result.problems.append(Problem(refused_id(os.path.join(root.path, *parts)), reason, parts[-1]))
 
     def _entry(self, item: os.DirEntry[str], dir_fd: int) -> DiskEntry | None:
         """The listed item, or None for what is not imported (links, special files, a folder
@@ -207,6 +242,11 @@ class Scanner:
             return self.fs.fs_tag(fd, st_dev)
         finally:
             os.close(fd)
+
+
+def refused_id(real_path: str) -> str:
+    """The failure ledger's id for a path refused as Headwater's own data."""
+    return REFUSED_PREFIX + stored_name(real_path)
 
 
 def _cannot(what: str, where: str, exc: OSError) -> str:

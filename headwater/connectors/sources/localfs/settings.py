@@ -4,6 +4,10 @@ messages saying what to fix.
 The fields are sync custom fields of the builder metadata (`SETTINGS_FIELDS`); their values sit in
 the instance config under `sync` (`/services/connectors/{id}/config` -> `{"sync": {"folders": ...}}`),
 as the reference stores custom sync values.
+
+`ForbiddenPaths` is the other side of configuration: paths no Local FS sync in this process reads,
+whatever an instance says. The platform installs them (`forbid_paths`) when a sync worker or
+`headwater sync` starts; the connector does not know where the platform keeps its data.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from headwater.connectors.core.connector import ConnectorInitError
@@ -88,6 +92,56 @@ class LocalFsSettings:
     max_file_bytes: int
     share_with_users: tuple[str, ...]
     share_with_groups: tuple[GroupShare, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ForbiddenPaths:
+    """Real paths (files or folders) that a sync never reads, nor anything inside them.
+
+    A root that is one of them or lies inside one is refused as a whole; a root that holds one is
+    walked, and the walk refuses the path when it reaches it (a folder is refused before it is
+    listed, a file before it is read)."""
+
+    paths: frozenset[str] = frozenset()
+    # folder -> names of forbidden paths directly inside it: the walk asks once per folder
+    _by_parent: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_parent: dict[str, set[str]] = {}
+        for path in self.paths:
+            parent, name = os.path.split(path)
+            if name:
+                by_parent.setdefault(parent, set()).add(name)
+        object.__setattr__(self, "_by_parent", {k: frozenset(v) for k, v in by_parent.items()})
+
+    @classmethod
+    def of(cls, paths: Iterable[str]) -> ForbiddenPaths:
+        """From configured paths (resolved: symbolic links and `..` as the root paths are)."""
+        return cls(frozenset(os.path.realpath(os.path.expanduser(p)) for p in paths if p))
+
+    def covers(self, real_path: str) -> bool:
+        """Whether `real_path` is a forbidden path or lies inside one."""
+        return any(real_path == p or real_path.startswith(p.rstrip(os.sep) + os.sep) for p in self.paths)
+
+    def names_in(self, real_folder: str) -> frozenset[str]:
+        """The os names of the forbidden paths directly inside `real_folder` (usually none)."""
+        return self._by_parent.get(real_folder, frozenset()) if self.paths else frozenset()
+
+
+_forbidden = ForbiddenPaths()
+
+
+def forbid_paths(paths: Iterable[str]) -> None:
+    """Make every Local FS sync in this process refuse `paths` and what lies inside them (replacing
+    the paths forbidden before). A process-wide setting because the connector is built by the sync
+    engine from stored configuration alone: it is the platform's rule, installed once at startup."""
+    global _forbidden
+    _forbidden = ForbiddenPaths.of(paths)
+
+
+def forbidden_paths() -> ForbiddenPaths:
+    """The paths `forbid_paths` installed (none until it is called)."""
+    return _forbidden
 
 
 def root_group_id(real_path: str) -> str:

@@ -13,7 +13,8 @@ when an earlier run set `sweepPending` and did not finish. Every root is listed 
 every run; an entry that could not be read counts as seen, and what lies below a folder that could
 not be listed is kept as recorded. A root removed from the configuration is swept as a whole (its
 records are deleted, or quarantined by the brake until an administrator confirms) after its record
-group lost its grants, so nobody sees them meanwhile.
+group lost its grants, so nobody sees them meanwhile. Headwater's own data is never read (see
+`scan`): the paths the platform forbade are failures of the run, with the reason.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from headwater.connectors.sources.localfs.fsaccess import FsAccess
 from headwater.connectors.sources.localfs.names import display_name, display_path, stored_path
 from headwater.connectors.sources.localfs.reconcile import Decision, is_unchanged, kind_of, plan_changes
 from headwater.connectors.sources.localfs.scan import ScannedFolder, Scanner, ScanResult
-from headwater.connectors.sources.localfs.settings import LocalFsSettings
+from headwater.connectors.sources.localfs.settings import LocalFsSettings, forbidden_paths
 from headwater.connectors.sources.localfs.state import FolderState, StateEntry, StateStore
 from headwater.models.entities import Record
 from headwater.models.permission import Permission
@@ -66,7 +67,7 @@ class LocalFsSync:
         roots = [root.group_id for root in self.settings.roots]
         recorded = {group: await self.states.root(group) for group in roots}
         scan = ScanResult()
-        scanner = Scanner(self.fs, self.states, self.settings.max_file_bytes)
+        scanner = Scanner(self.fs, self.states, self.settings.max_file_bytes, forbidden_paths())
         for root in self.settings.roots:
             await scanner.scan(root, scan)
         plan = await plan_changes(scan, self.states)
