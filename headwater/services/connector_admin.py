@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from headwater.connectors.core import lease
-from headwater.connectors.core.engine import INSTANCE_DISABLED, SyncEngine, call_instance_hook
+from headwater.connectors.core.engine import SyncEngine
 from headwater.connectors.core.instances import (
     APPS,
     InstanceStatus,
@@ -32,7 +32,7 @@ from headwater.connectors.core.instances import (
     update_instance,
     update_instance_tx,
 )
-from headwater.events.base import ENTITY_EVENTS, SYNC_EVENTS, EntityEventTypes, SyncActions, sync_event_type
+from headwater.events.base import SYNC_EVENTS, SyncActions, sync_event_type
 from headwater.models.timeutil import now_ms
 
 from . import config_document, config_schema, local_folders
@@ -40,7 +40,7 @@ from .catalog import connector_metadata
 from .connector_access import Actor, check_may_create, managed_instance, may_manage, visible_instances
 from .connector_access import visible_instance as _visible
 from .connector_forms import OAUTH_AUTH_TYPES, icon_url, known_type, type_id
-from .connectors import MAX_NAME_LENGTH, parse_values
+from .connectors import MAX_NAME_LENGTH, apply_enabled, parse_values
 from .dry_run import check_config
 from .errors import ConfigValueError, ConflictError, ConnectorNotReadyError, DuplicateNameError
 from .platform import Platform, config_key
@@ -330,22 +330,7 @@ async def set_connector_enabled(
             raise ConnectorNotReadyError(
                 f"{doc.get('name')} cannot be enabled: {failed.name} failed: {failed.detail} — fix its config"
             )
-    event = EntityEventTypes.APP_ENABLED if enabled else EntityEventTypes.APP_DISABLED
-    with platform.store.transaction() as tx:
-        tx.lock(instance_lock(connector_id))
-        current = tx.get_node(APPS, connector_id) or doc
-        stuck = current.get("status") in (InstanceStatus.FAILED.value, InstanceStatus.NEEDS_REAUTH.value)
-        if enabled and stuck and not lease.is_live(lease.read_lease(tx, connector_id)):
-            set_status(tx, connector_id, InstanceStatus.IDLE, None)
-        current = update_instance_tx(tx, connector_id, {"isActive": enabled})
-        tx.append_event(
-            ENTITY_EVENTS,
-            event.value,
-            {"orgId": current.get("orgId"), "appId": connector_id, "connector": current.get("type")},
-            key=connector_id,
-        )
-    if not enabled:  # best effort: e.g. the source's webhook subscriptions go
-        await call_instance_hook(platform.store, platform.config_store, current, INSTANCE_DISABLED)
+    current = await apply_enabled(platform, connector_id, enabled)
     return connector_view(current, actor) | {"changed": True}
 
 

@@ -274,21 +274,30 @@ async def set_enabled(settings: Settings, name: str, enabled: bool) -> dict[str,
                 raise ConnectorNotReadyError(
                     f"{exc} — fix it with `headwater connectors configure {doc.get('name')}`"
                 ) from None
-        event = EntityEventTypes.APP_ENABLED if enabled else EntityEventTypes.APP_DISABLED
-        with platform.store.transaction() as tx:
-            tx.lock(instance_lock(connector_id))
-            if enabled:
-                _clear_failure_tx(tx, connector_id)
-            doc = update_instance_tx(tx, connector_id, {"isActive": enabled})
-            tx.append_event(
-                ENTITY_EVENTS,
-                event.value,
-                {"orgId": doc.get("orgId"), "appId": connector_id, "connector": doc.get("type")},
-                key=connector_id,
-            )
-        if not enabled:  # best effort: e.g. the source's webhook subscriptions go
-            await call_instance_hook(platform.store, platform.config_store, doc, INSTANCE_DISABLED)
+        doc = await apply_enabled(platform, connector_id, enabled)
     return instance_view(doc) | {"changed": True}
+
+
+async def apply_enabled(platform: Platform, connector_id: str, enabled: bool) -> dict[str, Any]:
+    """Write the switch once its checks passed (the CLI's and the API's paths share this): the
+    instance's `isActive`, a FAILED / NEEDS_REAUTH status cleared on enable, the APP_ENABLED /
+    APP_DISABLED event in the same transaction; after a disable, the connector's best-effort
+    `on_instance_disabled` hook (e.g. the source's webhook subscriptions go). Returns the instance."""
+    event = EntityEventTypes.APP_ENABLED if enabled else EntityEventTypes.APP_DISABLED
+    with platform.store.transaction() as tx:
+        tx.lock(instance_lock(connector_id))
+        if enabled:
+            _clear_failure_tx(tx, connector_id)
+        doc = update_instance_tx(tx, connector_id, {"isActive": enabled})
+        tx.append_event(
+            ENTITY_EVENTS,
+            event.value,
+            {"orgId": doc.get("orgId"), "appId": connector_id, "connector": doc.get("type")},
+            key=connector_id,
+        )
+    if not enabled:
+        await call_instance_hook(platform.store, platform.config_store, doc, INSTANCE_DISABLED)
+    return doc
 
 
 async def ensure_name_free(settings: Settings, name: str) -> None:
