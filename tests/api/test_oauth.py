@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,15 +15,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from headwater.api import create_app
-from headwater.api.state import ApiState, holder_of
+from headwater.api.state import ApiState
 from headwater.connectors.core.factory import ConnectorFactory
-from headwater.indexing.embeddings.testing import HashingEmbedder
 from headwater.models.timeutil import now_ms
 from headwater.services import oauth
 from headwater.services.oauth_refresh import refresh_due_tokens, refresh_instance
 from headwater.services.platform import Platform, config_key
 from tests.api.conftest import ApiInstance, ClientFactory
+from tests.api.oauth_vendor import app_reaching_vendor, state_of, vendor_network  # noqa: F401
 from tests.fakes.oauth_connector import FAKE_CLOUD, FAKE_LEGACY, FakeCloudConnector, FakeLegacyCloudConnector
 from tests.fakes.oauth_provider import FakeOAuthProvider
 
@@ -52,28 +51,6 @@ def oauth_connectors() -> Iterator[None]:
 @pytest.fixture
 def provider() -> FakeOAuthProvider:
     return FakeOAuthProvider(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-
-
-@pytest.fixture
-async def vendor(provider: FakeOAuthProvider) -> AsyncIterator[httpx.AsyncClient]:
-    """The network the app reaches the vendor through (the fake provider, whatever the host)."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=provider.app)) as client:
-        yield client
-
-
-@pytest.fixture
-async def app(
-    anyio_backend: str, instance: ApiInstance, embedder: HashingEmbedder, vendor: httpx.AsyncClient
-) -> AsyncIterator[FastAPI]:
-    application = create_app(instance.settings, embedder=embedder, http=vendor)
-    try:
-        yield application
-    finally:
-        await holder_of(application).close()
-
-
-async def state_of(app: FastAPI) -> ApiState:
-    return await holder_of(app).get()
 
 
 def platform(state: ApiState) -> Platform:

@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,19 +27,17 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from headwater.api import create_app
 from headwater.api.routes import connectors as connectors_routes
-from headwater.api.state import ApiState, holder_of
 from headwater.connectors.core.builder import ConnectorBuilder
 from headwater.connectors.core.definitions import AuthField, AuthType
 from headwater.connectors.core.engine import SyncEngine
 from headwater.connectors.core.factory import ConnectorFactory
 from headwater.connectors.core.instances import update_instance_tx
-from headwater.indexing.embeddings.testing import HashingEmbedder
 from headwater.services.catalog import discover_connectors
 from headwater.services.platform import config_key
 from headwater.store.schema import PARTITIONS, TOPICS
 from tests.api.conftest import BASE_URL, PASSWORDS, ApiInstance, ClientFactory
+from tests.api.oauth_vendor import app_reaching_vendor, state_of, vendor_network  # noqa: F401
 from tests.api.seeded_world import (  # noqa: F401  (fixtures)
     ADMIN,
     MEMBER,
@@ -102,28 +100,6 @@ def fake_connectors() -> Iterator[None]:
 @pytest.fixture
 def provider() -> FakeOAuthProvider:
     return FakeOAuthProvider(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-
-
-@pytest.fixture
-async def vendor(provider: FakeOAuthProvider) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=provider.app)) as client:
-        yield client
-
-
-@pytest.fixture
-async def app(
-    anyio_backend: str, instance: ApiInstance, embedder: HashingEmbedder, vendor: httpx.AsyncClient
-) -> AsyncIterator[FastAPI]:
-    """The seeded world's app, reaching the fake OAuth vendor for outgoing calls."""
-    application = create_app(instance.settings, embedder=embedder, http=vendor)
-    try:
-        yield application
-    finally:
-        await holder_of(application).close()
-
-
-async def state_of(app: FastAPI) -> ApiState:
-    return await holder_of(app).get()
 
 
 async def add_cloud(client: httpx.AsyncClient, scope: str, name: str = "Cloud drive") -> str:
