@@ -12,13 +12,10 @@ from fastapi import FastAPI
 
 from headwater.api.state import ApiState, holder_of
 from headwater.connectors.core.engine import SyncEngine
-from headwater.events.store_log import StoreEventLog
-from headwater.indexing.parsing.base import ParseLimits
-from headwater.indexing.sources import ConnectorPool, ContentFetcher
-from headwater.indexing.worker import IndexingWorker, WorkerOptions
 from headwater.models.constants import EDGE_COLLECTIONS
 from headwater.services.platform import config_key
 from tests.api.conftest import ApiInstance, ClientFactory
+from tests.api.indexing import index_until_idle
 
 pytestmark = pytest.mark.anyio
 
@@ -28,18 +25,6 @@ def instance(instance: ApiInstance, tmp_path: Path) -> ApiInstance:
     """The API conftest's instance, letting the API add Local FS folders under this test's tmp dir."""
     settings = instance.settings.model_copy(update={"localfs_roots": (tmp_path,)})
     return dataclasses.replace(instance, settings=settings)
-
-
-async def index_until_idle(state: ApiState) -> None:
-    worker = IndexingWorker(
-        state.store,
-        StoreEventLog(state.store, lease_ms=2000, poll_interval_s=0.01),
-        state.search_index,
-        state.embedder,
-        ContentFetcher(ConnectorPool(state.store, state.config)),
-        options=WorkerOptions(idle_poll_s=0.02, parse_limits=ParseLimits(isolate=False)),
-    )
-    await worker.run_until_idle(60)
 
 
 def found(state: ApiState, query: str, user_key: str) -> set[str]:

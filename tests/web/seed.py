@@ -18,13 +18,9 @@ from pathlib import Path
 from headwater.api.state import ApiState
 from headwater.connectors.core.engine import SyncEngine
 from headwater.connectors.core.instances import create_instance
-from headwater.events.store_log import StoreEventLog
-from headwater.indexing.parsing.base import ParseLimits
-from headwater.indexing.sources import ConnectorPool, ContentFetcher
-from headwater.indexing.status import RetryPolicy
-from headwater.indexing.worker import IndexingWorker, WorkerOptions
 from headwater.services.catalog import discover_connectors
 from headwater.services.platform import config_key
+from tests.api.indexing import index_until_idle
 
 LOCAL_FS = "Local FS"
 SCRIPT_NAME = "<img src=x onerror=alert(1)> notes.md"
@@ -72,19 +68,7 @@ async def seed(state: ApiState, org_key: str, admin_key: str, root: Path, *, log
     for doc in (team, mine):
         run = await engine.run_sync(doc["_key"])
         assert run["outcome"] == "completed", run
-    worker = IndexingWorker(
-        state.store,
-        StoreEventLog(state.store, lease_ms=2000, poll_interval_s=0.01),
-        state.search_index,
-        state.embedder,
-        ContentFetcher(ConnectorPool(state.store, state.config, logger=LOG)),
-        options=WorkerOptions(
-            idle_poll_s=0.02,
-            parse_limits=ParseLimits(isolate=False),
-            retry=RetryPolicy(base_delay_s=0.01, max_delay_s=0.05),
-        ),
-    )
-    await worker.run_until_idle(60)
+    await index_until_idle(state)
     with state.store.read() as tx:
         docs = tx.find_nodes("records")
     records = {str(d["recordName"]): str(d["_key"]) for d in docs if d.get("recordType") == "FILE"}

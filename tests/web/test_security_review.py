@@ -20,14 +20,10 @@ from fastapi import FastAPI
 from headwater.api.state import ApiState, holder_of
 from headwater.connectors.core.engine import SyncEngine
 from headwater.connectors.core.instances import create_instance
-from headwater.events.store_log import StoreEventLog
-from headwater.indexing.parsing.base import ParseLimits
-from headwater.indexing.sources import ConnectorPool, ContentFetcher
-from headwater.indexing.status import RetryPolicy
-from headwater.indexing.worker import IndexingWorker, WorkerOptions
 from headwater.services.catalog import discover_connectors
 from headwater.services.platform import config_key
 from tests.api.conftest import ApiInstance, ClientFactory
+from tests.api.indexing import index_until_idle
 
 from .conftest import log_in, page_client
 
@@ -99,19 +95,7 @@ async def seed_evil(state: ApiState, instance: ApiInstance, root: Path) -> Evil:
                 for d in docs
             ],
         )
-    worker = IndexingWorker(
-        state.store,
-        StoreEventLog(state.store, lease_ms=2000, poll_interval_s=0.01),
-        state.search_index,
-        state.embedder,
-        ContentFetcher(ConnectorPool(state.store, state.config, logger=LOG)),
-        options=WorkerOptions(
-            idle_poll_s=0.02,
-            parse_limits=ParseLimits(isolate=False),
-            retry=RetryPolicy(base_delay_s=0.01, max_delay_s=0.05),
-        ),
-    )
-    await worker.run_until_idle(60)
+    await index_until_idle(state)
     with state.store.read() as tx:
         records = {str(d["recordName"]): str(d["_key"]) for d in tx.find_nodes("records")}
     return Evil(str(team["_key"]), str(mine["_key"]), records)
