@@ -5,7 +5,6 @@ bounds it with `limit`)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,12 +15,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 
 from headwater.api import create_app
-from headwater.api.state import holder_of
-from headwater.indexing.embeddings.testing import HashingEmbedder
-from headwater.services import accounts, api_tokens
 from headwater.settings import Settings
-from headwater.store.registry import open_store
 from tests.api.conftest import ApiInstance
+from tests.api.schema_app import app_with_token
 
 MY_PATHS = r"^/api/v1/(connector-types|connectors|oauth)"
 schema = (
@@ -33,18 +29,8 @@ schema = (
 
 @pytest.fixture
 def member_app(instance: ApiInstance) -> Iterator[tuple[FastAPI, str]]:
-    store = open_store(instance.settings.resolved_store_url)
-    try:
-        token, _ = api_tokens.create_token(
-            store, accounts.find_account(store, "member@acme.test"), "schemathesis"
-        )
-    finally:
-        store.close()
-    app = create_app(instance.settings, embedder=HashingEmbedder())
-    try:
-        yield app, token
-    finally:
-        asyncio.run(holder_of(app).close())
+    with app_with_token(instance.settings, "member@acme.test") as app_and_token:
+        yield app_and_token
 
 
 @schema.parametrize()

@@ -23,7 +23,6 @@ needs no store) and pointed at each test's app: schemathesis' fixture-based load
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -33,12 +32,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from headwater.api import create_app
-from headwater.api.state import holder_of
-from headwater.indexing.embeddings.testing import HashingEmbedder
-from headwater.services import accounts, api_tokens
 from headwater.settings import Settings
-from headwater.store.registry import open_store
 from tests.api.conftest import ApiInstance
+from tests.api.schema_app import app_with_token
 
 # A random OAuth state is never one the server issued (see the module docstring).
 EXCLUDED_CHECKS = {"GET /api/v1/oauth/callback": [positive_data_acceptance]}
@@ -51,17 +47,8 @@ schema = schemathesis.openapi.from_dict(create_app(Settings(data_dir="/nonexiste
 @pytest.fixture
 def admin_app(instance: ApiInstance) -> Iterator[tuple[FastAPI, str]]:
     """This test's app and a bearer token of the Acme admin."""
-    store = open_store(instance.settings.resolved_store_url)
-    try:
-        admin = accounts.find_account(store, "admin@acme.test")
-        token, _ = api_tokens.create_token(store, admin, "schemathesis")
-    finally:
-        store.close()
-    app = create_app(instance.settings, embedder=HashingEmbedder())
-    try:
-        yield app, token
-    finally:
-        asyncio.run(holder_of(app).close())
+    with app_with_token(instance.settings, "admin@acme.test") as app_and_token:
+        yield app_and_token
 
 
 @schema.parametrize()

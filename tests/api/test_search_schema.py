@@ -3,7 +3,6 @@ status code or response the OpenAPI document does not declare."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 
-from headwater.api import create_app
-from headwater.api.state import holder_of
-from headwater.indexing.embeddings.testing import HashingEmbedder
-from headwater.services import accounts, api_tokens
 from headwater.settings import Settings
-from headwater.store.registry import open_store
+from tests.api.schema_app import app_with_token
 from tests.api.seeded_world import MEMBER, World, world_fixture  # noqa: F401
 
 MY_PATHS = r"^/api/v1/(records|search|ask|content)"
@@ -42,17 +37,8 @@ def seeded_schema(world: World, tmp_path: Path) -> Iterator[tuple[schemathesis.B
     member's API token."""
     data_dir = tmp_path / "data"
     shutil.copytree(world.data_dir, data_dir)
-    instance_settings = Settings(data_dir=data_dir)
-    store = open_store(instance_settings.resolved_store_url)
-    try:
-        token, _ = api_tokens.create_token(store, accounts.find_account(store, MEMBER), "schemathesis")
-    finally:
-        store.close()
-    app = create_app(instance_settings, embedder=HashingEmbedder())
-    try:
+    with app_with_token(Settings(data_dir=data_dir), MEMBER) as (app, token):
         yield schemathesis.openapi.from_asgi("/openapi.json", app).include(path_regex=MY_PATHS), token
-    finally:
-        asyncio.run(holder_of(app).close())
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
