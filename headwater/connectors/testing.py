@@ -196,6 +196,28 @@ def record_events(store: GraphStore) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+class RecordEventReader:
+    """The `record-events` a connector's syncs append, read as they come: each `new()` returns
+    those since the previous call, as sorted (eventType, record name — or record id for a
+    deletion) pairs, so a scenario test can assert exactly what one incremental sync announced."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        self.offsets: dict[int, int] = {}
+
+    def new(self) -> list[tuple[str, str]]:
+        fresh: list[tuple[str, str]] = []
+        with self.store.read() as tx:
+            for partition in range(PARTITIONS):
+                after = self.offsets.get(partition, -1)
+                for stored in tx.read_events("record-events", partition, after, 10_000_000):
+                    payload = stored.event.get("payload") or {}
+                    name = payload.get("recordName") or payload.get("recordId")
+                    fresh.append((str(stored.event.get("eventType")), str(name)))
+                    self.offsets[partition] = stored.offset
+        return sorted(fresh)
+
+
 def diff_snapshots(before: Snapshot, after: Snapshot, *, ignore: frozenset[str] = frozenset()) -> list[str]:
     """What changed between two snapshots, one line per change (collections in `ignore` skipped);
     new events first."""

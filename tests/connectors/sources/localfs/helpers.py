@@ -17,7 +17,6 @@ from headwater.connectors.sources.localfs import LocalFilesystemConnector
 from headwater.connectors.sources.localfs.fsaccess import FsAccess
 from headwater.models.entities import Record, User
 from headwater.store.base import GraphStore
-from headwater.store.schema import PARTITIONS
 
 T = TypeVar("T")
 LOG = logging.getLogger("test.localfs")
@@ -75,7 +74,6 @@ class World:
     sync: dict[str, Any] = field(default_factory=dict)
     created_by: str | None = OWNER_KEY
     scope: str = "personal"
-    offsets: dict[int, int] = field(default_factory=dict)  # record-events read so far
 
     def __post_init__(self) -> None:
         with self.store.transaction() as tx:
@@ -83,6 +81,7 @@ class World:
             owner = User(id=OWNER_KEY, email=OWNER, org_id=testing.DEFAULT_ORG_ID)
             tx.upsert_nodes("users", [owner.to_document()])
         self.sync.setdefault("folders", "\n".join(str(r) for r in self.roots))
+        self.events = testing.RecordEventReader(self.store)
 
     @property
     def root(self) -> Path:
@@ -118,16 +117,7 @@ class World:
     def new_events(self) -> list[tuple[str, str]]:
         """(event type, record name, or record id for a deletion) of the record events since the
         last call, sorted."""
-        fresh: list[tuple[str, str]] = []
-        with self.store.read() as tx:
-            for partition in range(PARTITIONS):
-                after = self.offsets.get(partition, -1)
-                for stored in tx.read_events("record-events", partition, after, 1_000_000):
-                    payload = stored.event.get("payload") or {}
-                    name = payload.get("recordName") or payload.get("recordId")
-                    fresh.append((str(stored.event.get("eventType")), str(name)))
-                    self.offsets[partition] = stored.offset
-        return sorted(fresh)
+        return self.events.new()
 
 
 class Node(NamedTuple):

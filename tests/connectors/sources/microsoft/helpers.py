@@ -15,7 +15,6 @@ from headwater.clients.microsoft import RateBudget, RetryPolicy
 from headwater.connectors import testing
 from headwater.connectors.sources.microsoft.common import GraphEndpoint
 from headwater.store.base import GraphStore
-from headwater.store.schema import PARTITIONS
 from headwater.testing.fake_graph import FakeGraph
 from tests.clients.microsoft.mini_graph import FakeClock
 
@@ -84,22 +83,5 @@ def group_names(store: GraphStore, connector_id: str) -> list[str]:
         )
 
 
-class EventReader:
-    """The record events appended since the last call."""
-
-    def __init__(self, store: GraphStore) -> None:
-        self.store = store
-        self.offsets: dict[int, int] = {}
-
-    def new(self) -> list[tuple[str, str]]:
-        """(event type, record name or, for deletions, the record id), sorted."""
-        fresh: list[tuple[str, str]] = []
-        with self.store.read() as tx:
-            for partition in range(PARTITIONS):
-                after = self.offsets.get(partition, -1)
-                for stored in tx.read_events("record-events", partition, after, 1_000_000):
-                    payload = stored.event.get("payload") or {}
-                    name = payload.get("recordName") or payload.get("recordId")
-                    fresh.append((str(stored.event.get("eventType")), str(name)))
-                    self.offsets[partition] = stored.offset
-        return sorted(fresh)
+# The kit's reader of record events since the last call, under the name these tests use.
+EventReader = testing.RecordEventReader
