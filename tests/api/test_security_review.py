@@ -1,9 +1,11 @@
 """Attacks on the HTTP API, as an outsider, a member, a colleague and another organisation would try
 them (the security review of issue 7). Each test passes when the API resists the attack.
 
-Tests marked `xfail(strict=True, reason="HOLE: ...")` are attacks that work today: the reason says
-what is wrong. When the hole is fixed the test passes, strict xfail turns that into a failure, and
-the marker is removed.
+The review found seven holes (Local FS reading any server folder, FILE fields read as server paths,
+the OAuth callback not bound to its user, CDN docs, unthrottled password-change guesses, status
+streams outliving their user, another organisation's emails revealed); all are fixed, and the tests
+that found them guard them. A new hole found this way is marked `xfail(strict=True, reason="HOLE:
+...")` until fixed.
 
 The world (`tests/api/seeded_world.py`): Acme (admin, member, member2) and Other (admin), Local FS
 team instances "Admin notes" (admin only), "Handbook" (admin + member), "Group folder" (member2 +
